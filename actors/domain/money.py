@@ -1,0 +1,56 @@
+"""Exact decimal amounts: parsing and quantizing cash without ever passing through float."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from actors.domain.errors import InvalidAmountError
+
+CASH_PLACES = 2
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def parse_decimal(value: object) -> Decimal:
+    """Turn a JSON value (string, integer or exact ``Decimal``) into a finite ``Decimal``.
+
+    Raises:
+        InvalidAmountError: for floats, booleans, non-numeric text, NaN and infinities.
+    """
+    if isinstance(value, (bool, float)):
+        raise InvalidAmountError("Send amounts as decimal strings or exact JSON numbers.")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise InvalidAmountError("The amount is not a decimal number.") from None
+    else:
+        raise InvalidAmountError("The amount is not a decimal number.")
+    if not number.is_finite():
+        raise InvalidAmountError("The amount must be a finite number.")
+    return number
+
+
+def parse_cash_amount(value: object, minimum: Decimal, maximum: Decimal) -> Decimal:
+    """Parse a cash amount and check it against ``[minimum, maximum]`` with at most 2 places.
+
+    Returns the amount quantized to cents (``"5"`` becomes ``Decimal("5.00")``).
+
+    Raises:
+        InvalidAmountError: when the value is not a decimal, out of range or too precise.
+    """
+    number = parse_decimal(value)
+    if number < minimum or number > maximum:
+        raise InvalidAmountError(f"The amount must be between {minimum} and {maximum}.")
+    if number != number.quantize(CENT):
+        raise InvalidAmountError(f"The amount has more than {CASH_PLACES} decimal places.")
+    return number.quantize(CENT)
+
+
+def cash(value: Decimal | int | str) -> Decimal:
+    """Quantize a trusted value (from the store or the rules) to cents."""
+    return Decimal(value).quantize(CENT)

@@ -1,0 +1,130 @@
+"""The Redis read cache: versioned snapshots of read models that never go backwards.
+
+Redis is an optimization only: every call has a tight timeout, failures open a circuit breaker,
+and a failed call behaves like a miss (reads) or a no-op (writes). No money rule depends on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable
+from typing import Any, Protocol, TypeVar
+
+from actors.ledger.breaker import CircuitBreaker
+from actors.ledger.records import JsonDict
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Set the hash to (version, data) unless it holds a newer version, or the same version with data
+# while this call only marks the version (an empty ``data`` is an invalidation marker).
+SET_IF_NEWER = """
+local cur = redis.call('HGET', KEYS[1], 'v')
+local v = tonumber(ARGV[1])
+if cur then
+  cur = tonumber(cur)
+  if v < cur then return 0 end
+  if v == cur then
+    local d = redis.call('HGET', KEYS[1], 'd')
+    if ARGV[2] == '' or (d and d ~= '') then return 0 end
+  end
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
+
+
+class ReadCache(Protocol):
+    """What the ledger and the read path need of a cache."""
+
+    async def get(self, key: str) -> JsonDict | None:
+        """The cached value, or None on a miss, a marker or any failure."""
+
+    async def put(self, key: str, version: int, value: JsonDict | None) -> None:
+        """Store ``value`` at ``version`` (None marks the version stale) unless newer is there."""
+
+    async def publish(self, channel: str, message: JsonDict) -> None:
+        """Publish a live event (best effort)."""
+
+
+class NullReadCache:
+    """No cache at all: every read misses."""
+
+    async def get(self, key: str) -> JsonDict | None:
+        return None
+
+    async def put(self, key: str, version: int, value: JsonDict | None) -> None:
+        return None
+
+    async def publish(self, channel: str, message: JsonDict) -> None:
+        return None
+
+
+class RedisReadCache:
+    """``ReadCache`` on ``redis.asyncio`` with tight timeouts and a circuit breaker."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        ttl_s: int = 300,
+        timeout_s: float = 0.05,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._url = redis_url
+        self._ttl_s = ttl_s
+        self._timeout_s = timeout_s
+        self._breaker = breaker or CircuitBreaker()
+        self._client: Any = None
+        self.hits = 0
+        self.misses = 0
+
+    def _redis(self) -> Any:
+        if self._client is None:  # built on first use, inside the running event loop
+            import redis.asyncio as redis_asyncio
+
+            self._client = redis_asyncio.Redis.from_url(
+                self._url,
+                socket_timeout=self._timeout_s,
+                socket_connect_timeout=self._timeout_s,
+                retry_on_timeout=False,
+                retry=None,
+                decode_responses=True,
+            )
+        return self._client
+
+    async def _guarded(self, call: Awaitable[T]) -> T | None:
+        if self._breaker.is_open:
+            close = getattr(call, "close", None)
+            if close:
+                close()
+            return None
+        try:
+            result = await call
+        except Exception as error:  # noqa: BLE001 - any Redis failure degrades to a miss
+            self._breaker.record_failure()
+            log.debug("redis call failed: %s", error)
+            return None
+        self._breaker.record_success()
+        return result
+
+    async def get(self, key: str) -> JsonDict | None:
+        data = await self._guarded(self._redis().hget(key, "d"))
+        if not data:
+            self.misses += 1
+            return None
+        self.hits += 1
+        value: JsonDict = json.loads(data)
+        return value
+
+    async def put(self, key: str, version: int, value: JsonDict | None) -> None:
+        payload = json.dumps(value) if value is not None else ""
+        await self._guarded(self._redis().eval(SET_IF_NEWER, 1, key, version, payload, self._ttl_s))
+
+    async def publish(self, channel: str, message: JsonDict) -> None:
+        await self._guarded(self._redis().publish(channel, json.dumps(message)))
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now (for readiness)."""
+        return bool(await self._guarded(self._redis().ping()))

@@ -1,0 +1,58 @@
+"""Errors of the ledger's orchestration (as opposed to the money rules' refusals)."""
+
+from __future__ import annotations
+
+from actors.domain.errors import DomainError
+
+
+class IdempotencyKeyReusedError(DomainError):
+    """The same Idempotency-Key was sent with a different request body."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def __str__(self) -> str:
+        return "This Idempotency-Key was already used with a different request; use a new key."
+
+
+class RequestInFlightError(DomainError):
+    """A request with this Idempotency-Key is still being processed."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def __str__(self) -> str:
+        return "A request with this Idempotency-Key is still in progress; retry shortly."
+
+
+class StoreUnavailableError(DomainError):
+    """The store could not be reached or did not answer in time; the outcome may be unknown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return "The ledger store is unavailable; retry with the same Idempotency-Key."
+
+
+class SequenceTakenError(Exception):
+    """Another writer already appended this sequence number: reload and decide again."""
+
+    def __init__(self, username: str, seq: int) -> None:
+        super().__init__(username, seq)
+        self.username = username
+        self.seq = seq
+
+
+class UserExistsError(DomainError):
+    """The username or the email address is already registered."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"That {self.field} is already registered."

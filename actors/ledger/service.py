@@ -1,0 +1,220 @@
+"""``LedgerService``: load, decide, commit, project, refresh the cache, publish (no Ray here).
+
+The Ray shard actor wraps one of these and adds nothing but placement: each user's operations
+run one at a time under the user's lock (its mailbox), in arrival order; users run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from actors.domain.accounts import Account, CashLimits, apply, decide
+from actors.domain.commands import Command, request_fingerprint
+from actors.domain.errors import DomainError
+from actors.domain.events import Event
+from actors.ledger import keys
+from actors.ledger.cache import NullReadCache, ReadCache
+from actors.ledger.codec import event_from_payload, event_to_payload
+from actors.ledger.errors import (
+    IdempotencyKeyReusedError,
+    RequestInFlightError,
+    SequenceTakenError,
+    StoreUnavailableError,
+)
+from actors.ledger.projection import TRANSACTION_TYPES, Projection, project
+from actors.ledger.records import (
+    EventRecord,
+    JsonDict,
+    Outcome,
+    Receipt,
+    Rejection,
+    Snapshot,
+)
+from actors.ledger.store import LedgerStore
+from actors.ledger.views import balance_view_dict
+
+log = logging.getLogger(__name__)
+MAX_DECIDE_ATTEMPTS = 3
+
+
+@dataclass
+class UserAccount:
+    """A virtual actor: one user's state and mailbox inside a shard."""
+
+    username: str
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    account: Account | None = None
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def is_idle(self) -> bool:
+        """No operation running or waiting."""
+        return not self.lock.locked() and not self.in_flight
+
+
+@dataclass(frozen=True)
+class LedgerPolicy:
+    """Tunables of the ledger (limits, snapshots, idempotency retention)."""
+
+    limits: CashLimits = field(default_factory=CashLimits)
+    snapshot_every: int = 50
+    receipts_ttl_s: int = 24 * 3600
+    idle_timeout_s: float = 300.0
+
+
+class LedgerService:
+    """Hosts ``UserAccount`` virtual actors and runs their operations against the store."""
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        cache: ReadCache | None = None,
+        policy: LedgerPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._store = store
+        self._cache = cache or NullReadCache()
+        self._policy = policy or LedgerPolicy()
+        self._clock = clock
+        self._new_id = new_id
+        self.users: dict[str, UserAccount] = {}
+        self.after_commit_hook: Callable[[EventRecord], None] | None = None
+
+    async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
+        """Run one command for ``username``, at most once per idempotency key.
+
+        Returns:
+            The receipt (a replay when the key was seen before with the same request), or a
+            rejection: a refusal of the money rules, a reused or in-flight key, or an
+            unavailable store (the outcome is then unknown: retry with the same key).
+        """
+        user = self.users.setdefault(username, UserAccount(username))
+        if idempotency_key in user.in_flight:
+            return Rejection(RequestInFlightError(idempotency_key))
+        user.in_flight.add(idempotency_key)
+        try:
+            async with user.lock:
+                return await self._execute_locked(user, command, idempotency_key)
+        finally:
+            user.in_flight.discard(idempotency_key)
+            user.last_used = time.monotonic()
+
+    async def _execute_locked(self, user: UserAccount, command: Command, key: str) -> Outcome:
+        request_hash = request_fingerprint(command)
+        try:
+            for _ in range(MAX_DECIDE_ATTEMPTS):
+                account = user.account or await self._activate(user)
+                earlier = user.receipts.get(key)
+                if earlier is not None:
+                    return _replay(earlier, request_hash)
+                try:
+                    return await self._decide_and_commit(user, account, command, key, request_hash)
+                except SequenceTakenError:
+                    user.account = None  # another writer got there first: reload, decide again
+            raise StoreUnavailableError("the event log kept changing under this shard")
+        except StoreUnavailableError as error:
+            user.account = None  # unknown outcome: the next call reloads from the log
+            return Rejection(error)
+
+    async def _decide_and_commit(
+        self, user: UserAccount, account: Account, command: Command, key: str, request_hash: str
+    ) -> Outcome:
+        now = self._clock()
+        try:
+            event = decide(account, command, self._new_id(), now, self._policy.limits)
+        except DomainError as refusal:
+            return Rejection(refusal)
+        seq = account.version + 1
+        receipt = Receipt(key, request_hash, 201, _receipt_body(event, seq), now.isoformat())
+        record = EventRecord(user.username, seq, event.kind, event_to_payload(event), receipt)
+        await self._store.append(record)  # the commit point
+        user.account = apply(account, event, seq)
+        user.receipts[key] = receipt
+        if self.after_commit_hook is not None:
+            self.after_commit_hook(record)
+        await self._after_commit(user, record, user.account)
+        return receipt
+
+    async def _after_commit(self, user: UserAccount, record: EventRecord, after: Account) -> None:
+        """Read models, cache, live event, snapshot. A failure here loses nothing: the event is
+        committed, and the next activation re-projects it."""
+        projection = project(record, after)
+        try:
+            await self._store.apply_projection(projection)
+            if after.version % self._policy.snapshot_every == 0:
+                user.receipts = self._live_receipts(user)
+                await self._store.save_snapshot(Snapshot(after, user.receipts))
+        except Exception:  # repaired on the next activation
+            log.exception("projection of %s#%d failed; will repair", user.username, record.seq)
+            user.account = None
+            return
+        await self._refresh_cache(projection)
+
+    async def _refresh_cache(self, projection: Projection) -> None:
+        username, balance = projection.username, balance_view_dict(projection.balance)
+        version = projection.balance.version
+        await self._cache.put(keys.balance_cache_key(username), version, balance)
+        await self._cache.put(keys.transactions_cache_key(username), version, None)
+        await self._cache.publish(
+            keys.events_channel(username), {"type": "balance", "data": balance}
+        )
+
+    def _live_receipts(self, user: UserAccount) -> dict[str, Receipt]:
+        oldest = self._clock().timestamp() - self._policy.receipts_ttl_s
+        receipts = user.receipts.items()
+        return {k: r for k, r in receipts if datetime.fromisoformat(r.at).timestamp() >= oldest}
+
+    async def _activate(self, user: UserAccount) -> Account:
+        """Load the account from its snapshot and the events after it; repair the read models a
+        crash left behind (events newer than the balance read model's version)."""
+        snapshot = await self._store.load_snapshot(user.username)
+        account = snapshot.account if snapshot else Account(user.username)
+        receipts = dict(snapshot.receipts) if snapshot else {}
+        events = await self._store.events_after(user.username, account.version)
+        projected = await self._store.get_balance(user.username)
+        projected_version = projected.version if projected else 0
+        for record in events:
+            account = apply(
+                account, event_from_payload(record.event_type, record.payload), record.seq
+            )
+            receipts[record.receipt.idempotency_key] = record.receipt
+            if record.seq > projected_version:
+                projection = project(record, account)
+                await self._store.apply_projection(projection)
+                await self._refresh_cache(projection)
+        user.account, user.receipts = account, receipts
+        return account
+
+    def passivate_idle(self) -> int:
+        """Drop users idle longer than the policy's timeout; returns how many were dropped."""
+        cutoff = time.monotonic() - self._policy.idle_timeout_s
+        idle = [n for n, u in self.users.items() if u.is_idle and u.last_used < cutoff]
+        for name in idle:
+            del self.users[name]
+        return len(idle)
+
+
+def _replay(receipt: Receipt, request_hash: str) -> Outcome:
+    if receipt.request_hash != request_hash:
+        return Rejection(IdempotencyKeyReusedError(receipt.idempotency_key))
+    return replace(receipt, replayed=True)
+
+
+def _receipt_body(event: Event, seq: int) -> JsonDict:
+    return {
+        "transaction_id": event.transaction_id,
+        "transaction_type": TRANSACTION_TYPES[event.kind],
+        "amount": str(event.amount),
+        "balance": str(event.balance_after),
+        "timestamp": event.at.isoformat(),
+        "version": seq,
+    }

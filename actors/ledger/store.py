@@ -1,0 +1,95 @@
+"""The ledger store's narrow interface, and an in-memory store for fast service tests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Protocol
+
+from actors.ledger.errors import SequenceTakenError
+from actors.ledger.projection import Projection
+from actors.ledger.records import (
+    BalanceView,
+    EventRecord,
+    Snapshot,
+    TransactionPage,
+    TransactionView,
+)
+
+
+class LedgerStore(Protocol):
+    """Where the truth lives: the per-user event log, snapshots and read models."""
+
+    async def append(self, record: EventRecord) -> None:
+        """Append ``record`` at its sequence number; raise ``SequenceTakenError`` if taken."""
+
+    async def events_after(self, username: str, seq: int) -> list[EventRecord]:
+        """The user's events with a sequence number above ``seq``, oldest first."""
+
+    async def load_snapshot(self, username: str) -> Snapshot | None:
+        """The newest snapshot of the user's account, if any."""
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Store a snapshot unless a newer one exists."""
+
+    async def apply_projection(self, projection: Projection) -> None:
+        """Write the read models of one event (idempotent, never moving a version backwards)."""
+
+    async def get_balance(self, username: str) -> BalanceView | None:
+        """The balance read model (strongly consistent)."""
+
+    async def list_transactions(
+        self, username: str, limit: int, before_seq: int | None = None
+    ) -> TransactionPage:
+        """The user's transactions newest first, those below ``before_seq`` when given."""
+
+
+class InMemoryLedgerStore:
+    """A ``LedgerStore`` in a dict: the double for service tests and the contract's reference."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, dict[int, EventRecord]] = {}
+        self.snapshots: dict[str, Snapshot] = {}
+        self.balances: dict[str, BalanceView] = {}
+        self.transactions: dict[str, dict[int, TransactionView]] = {}
+        self.fail_next_projection = False
+
+    async def append(self, record: EventRecord) -> None:
+        await asyncio.sleep(0)
+        log = self.events.setdefault(record.username, {})
+        if record.seq in log:
+            raise SequenceTakenError(record.username, record.seq)
+        log[record.seq] = record
+
+    async def events_after(self, username: str, seq: int) -> list[EventRecord]:
+        log = self.events.get(username, {})
+        return [log[s] for s in sorted(log) if s > seq]
+
+    async def load_snapshot(self, username: str) -> Snapshot | None:
+        return self.snapshots.get(username)
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        current = self.snapshots.get(snapshot.account.username)
+        if current is None or current.account.version < snapshot.account.version:
+            self.snapshots[snapshot.account.username] = snapshot
+
+    async def apply_projection(self, projection: Projection) -> None:
+        if self.fail_next_projection:
+            self.fail_next_projection = False
+            raise ConnectionError("injected projection failure")
+        history = self.transactions.setdefault(projection.username, {})
+        history[projection.transaction.seq] = projection.transaction
+        current = self.balances.get(projection.username)
+        if current is None or current.version < projection.balance.version:
+            self.balances[projection.username] = projection.balance
+
+    async def get_balance(self, username: str) -> BalanceView | None:
+        view = self.balances.get(username)
+        return replace(view) if view else None
+
+    async def list_transactions(
+        self, username: str, limit: int, before_seq: int | None = None
+    ) -> TransactionPage:
+        history = self.transactions.get(username, {})
+        seqs = sorted((s for s in history if before_seq is None or s < before_seq), reverse=True)
+        return TransactionPage([history[s] for s in seqs[:limit]], has_more=len(seqs) > limit)

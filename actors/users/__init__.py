@@ -1,0 +1,1 @@
+"""User profiles and credentials: stored in the user's partition, email kept unique."""

@@ -1,0 +1,1 @@
+"""Operations: the local launcher behind ``make run``, table setup and seeding, deployment files."""

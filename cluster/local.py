@@ -1,0 +1,243 @@
+"""The local stack behind ``make run`` and the integration tests.
+
+Starts what is not configured (``redis-server``, moto's DynamoDB server, a local Ray head) on
+free loopback ports, prepares the table, deploys the Serve application, and stops everything it
+started, HAProxy included, on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cluster.processes import (
+    ChildProcess,
+    free_port,
+    kill_matching,
+    moto_server,
+    port_is_free,
+    redis_server,
+)
+
+APP_NAME = "order-processor"
+
+
+@dataclass
+class StackOptions:
+    """What to start and how; endpoints given here (or in ``OP_*``) are used, not started."""
+
+    http_port: int | None = None
+    proxy: str = field(default_factory=lambda: os.environ.get("OP_PROXY", "haproxy"))
+    ray_address: str | None = field(default_factory=lambda: os.environ.get("RAY_ADDRESS"))
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("OP_REDIS_URL"))
+    dynamodb_endpoint_url: str | None = field(
+        default_factory=lambda: os.environ.get("OP_DYNAMODB_ENDPOINT_URL")
+    )
+    use_aws: bool = field(default_factory=lambda: os.environ.get("OP_USE_AWS") == "1")
+    include_dashboard: bool = True
+    app_settings: dict[str, Any] = field(default_factory=dict)
+
+
+class LocalStack:
+    """Everything up on loopback; a context manager that leaves nothing running."""
+
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.run_dir = Path(
+            tempfile.mkdtemp(prefix="op-", dir="/tmp")
+        )  # short: HAProxy socket paths max 97
+        self.children: dict[str, ChildProcess] = {}
+        self.http_port = self.options.http_port or (8000 if port_is_free(8000) else free_port())
+        self.settings: dict[str, Any] = {}
+        self.dashboard_url: str | None = None
+        self._owns_ray = False
+        self._session_dir: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The HTTP entry point."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _say(self, message: str) -> None:
+        print(f"[order-processor] {message}", flush=True)
+
+    def start(self) -> None:
+        """Start the stores, Ray and Serve; deploy the application."""
+        self.settings = {**self._start_stores(), **self.options.app_settings}
+        self._prepare_table()
+        self._start_ray()
+        self.deploy()
+
+    def _start_stores(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {}
+        if self.options.redis_url:
+            settings["redis_url"] = self.options.redis_url
+        else:
+            self._start_child(redis_server(free_port(), self.run_dir))
+            settings["redis_url"] = f"redis://127.0.0.1:{self.children['redis'].port}/0"
+        if self.options.use_aws:
+            settings["dynamodb_endpoint_url"] = None
+        elif self.options.dynamodb_endpoint_url:
+            settings["dynamodb_endpoint_url"] = self.options.dynamodb_endpoint_url
+        else:
+            self._start_child(moto_server(free_port(), self.run_dir))
+            settings["dynamodb_endpoint_url"] = f"http://127.0.0.1:{self.children['moto'].port}"
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        return settings
+
+    def _start_child(self, child: ChildProcess) -> None:
+        self._say(f"starting {child.name} on 127.0.0.1:{child.port}")
+        self.children[child.name] = child
+        child.start()
+
+    def _prepare_table(self) -> None:
+        from actors.config import dynamodb_client
+        from serve.settings import Settings
+
+        settings = Settings(**self.settings)
+        self._say(prepare_summary(dynamodb_client(settings.ledger_config()), settings.table_name))
+
+    def _proxy_environment(self) -> dict[str, str]:
+        hap = self.run_dir / "h"
+        hap.mkdir(exist_ok=True)
+        env = {
+            "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(free_port()),
+            "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
+            "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
+            "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(hap / "haproxy.cfg"),
+            "RAY_SERVE_HAPROXY_SOCKET_PATH": str(hap / "admin.sock"),
+            "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(hap),
+            "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(hap / "server-state"),
+        }
+        if self.options.proxy == "haproxy":
+            env["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
+        return env
+
+    def _start_ray(self) -> None:
+        import ray
+        from ray import serve
+
+        os.environ.update(self._proxy_environment())
+        os.environ.setdefault("RAY_SERVE_LOG_TO_STDERR", "0")
+        if self.options.ray_address:
+            self._say(f"joining Ray at {self.options.ray_address}")
+            ray.init(address=self.options.ray_address, log_to_driver=False)
+        else:
+            self._say("starting a local Ray head")
+            context = ray.init(
+                include_dashboard=self.options.include_dashboard,
+                dashboard_host="127.0.0.1",
+                dashboard_port=free_port(),
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            self._owns_ray = True
+            self._session_dir = _session_dir()
+            self.dashboard_url = (
+                f"http://{context.dashboard_url}" if context.dashboard_url else None
+            )
+        serve.start(http_options={"host": "127.0.0.1", "port": self.http_port})
+
+    def deploy(self, **overrides: Any) -> None:
+        """(Re)deploy the application with settings ``overrides`` (``ingress_replicas``...)."""
+        from ray import serve
+
+        from serve.app import build_app
+
+        self.settings.update(overrides)
+        self._say(f"deploying the Serve application ({self.options.proxy} proxy)")
+        serve.run(build_app(self.settings), name=APP_NAME, route_prefix="/")
+
+    def stop(self) -> None:
+        """Stop Ray (if we started it), HAProxy, and every child process. Idempotent."""
+        import ray
+
+        if ray.is_initialized():
+            if not self._owns_ray:
+                _delete_app()
+            ray.shutdown()
+        if self._session_dir:
+            _stop_local_ray(self._session_dir)
+        killed = kill_matching(str(self.run_dir / "h"))
+        if killed:
+            self._say(f"stopped {killed} HAProxy process(es)")
+        for child in reversed(list(self.children.values())):
+            child.stop()
+
+    def stop_redis(self) -> None:
+        """Stop the local ``redis-server`` (fault tests)."""
+        self.children["redis"].stop()
+
+    def start_redis(self) -> None:
+        """Start the local ``redis-server`` again on the same port (fault tests)."""
+        self.children["redis"].start()
+
+
+def prepare_summary(client: Any, table_name: str) -> str:
+    """Create and seed the table; the line the launcher prints."""
+    from cluster.seed import prepare_table
+
+    return prepare_table(client, table_name)
+
+
+def _delete_app() -> None:
+    from ray import serve
+
+    with contextlib.suppress(Exception):  # best effort on an external cluster
+        serve.delete(APP_NAME)
+
+
+def _session_dir() -> str | None:
+    import ray._private.worker as worker
+
+    node = worker._global_node
+    return node.get_session_dir_path() if node is not None else None
+
+
+def _stop_local_ray(session_dir: str) -> None:
+    """``ray.shutdown`` leaves processes of a local head to exit on their own; make sure."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and kill_matching(session_dir) > 0:
+        time.sleep(0.2)
+
+
+def main() -> int:
+    """``make run``: start everything, print the URLs, wait for Ctrl-C, stop everything."""
+    stack = LocalStack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with stack:
+        print(f"\n  API:            {stack.url}/api/v1")
+        print(f"  API docs:       {stack.url}/docs")
+        print(f"  Health:         {stack.url}/health")
+        print(f"  Ray dashboard:  {stack.dashboard_url or 'not started'}")
+        print(f"  Logs:           {stack.run_dir}\n  Press Ctrl-C to stop.\n", flush=True)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\n[order-processor] stopping...", flush=True)
+    print("[order-processor] stopped; nothing left running.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The ingress: the FastAPI app, the ``Gateway`` Serve deployment and the typed app builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from serve.bodies import BodySizeLimit
+from serve.problems import install_problem_handlers
+from serve.routes import auth, balance, health
+from serve.runtime import Runtime, build_runtime
+from serve.settings import Settings
+
+
+def create_api(runtime: Runtime) -> FastAPI:
+    """The FastAPI app with every router and the problem-details handlers."""
+    api = FastAPI(
+        title="Order Processor",
+        version=runtime.settings.version,
+        description="Trading backend on Ray: accounts, cash, orders.",
+    )
+    for module in (health, auth, balance):
+        api.include_router(module.router)
+    install_problem_handlers(api)
+    api.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    api.state.runtime = runtime
+    return api
+
+
+@serve.deployment(name="Gateway", ray_actor_options={"num_cpus": 0})
+@serve.ingress()
+class Gateway:
+    """The HTTP ingress replica: authenticates, validates, routes writes to the shards."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self._runtime = build_runtime(Settings(**settings))
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_api(self._runtime)
+
+
+def build_app(args: dict[str, Any]) -> Application:
+    """The Serve application (``serve run serve.app:build_app``, or the Serve config file).
+
+    ``args`` override the ``OP_*`` environment; the settings are resolved here, in the driver,
+    and shipped to every replica.
+    """
+    settings = Settings(**args)
+    deployment: Any = Gateway
+    app: Application = deployment.options(num_replicas=settings.ingress_replicas).bind(
+        settings.model_dump(mode="json")
+    )
+    return app

@@ -1,0 +1,71 @@
+"""FastAPI dependencies: the replica's runtime, the current user, the idempotency key."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from serve.problems import Problem
+from serve.runtime import Runtime
+from serve.security import InvalidTokenError
+
+PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _unauthenticated(detail: str) -> Problem:
+    return Problem(
+        401,
+        "authentication_failed",
+        "Authentication failed",
+        detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_username(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """The canonical username of a valid bearer token; 401 otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthenticated("Send a bearer access token in the Authorization header.")
+    try:
+        return runtime.tokens.verify(credentials.credentials).subject
+    except InvalidTokenError:
+        raise _unauthenticated("The access token is invalid or expired; log in again.") from None
+
+
+CurrentUser = Annotated[str, Depends(current_username)]
+
+
+def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str:
+    """The client's Idempotency-Key, or a fresh one that still makes internal retries safe."""
+    if key is None:
+        return f"auto-{uuid.uuid4()}"
+    if not PRINTABLE_ASCII.fullmatch(key):
+        raise Problem(
+            422,
+            "validation_error",
+            "Validation failed",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            [{"field": "Idempotency-Key", "message": "1 to 255 printable ASCII characters"}],
+        )
+    return "client-" + key
+
+
+IdempotencyKey = Annotated[str, Depends(idempotency_key)]

@@ -1,0 +1,157 @@
+"""RFC 9457 problem details: one table from every error to its status, and the handlers.
+
+Anything not in the table is a bug and answers 500 ``internal_error`` without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from actors.domain.errors import DailyLimitExceededError, DomainError, InsufficientFundsError
+from actors.ledger.errors import (
+    IdempotencyKeyReusedError,
+    RequestInFlightError,
+    StoreUnavailableError,
+    UserExistsError,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://order-processor.dev/problems/"
+
+
+class Problem(Exception):
+    """An error answered as problem details."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, code, title, detail, errors, headers)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    status: int
+    code: str
+    title: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+DOMAIN_PROBLEMS: dict[type[DomainError], Mapping] = {
+    InsufficientFundsError: Mapping(409, "insufficient_funds", "Insufficient funds"),
+    DailyLimitExceededError: Mapping(409, "conflict", "Daily limit exceeded"),
+    UserExistsError: Mapping(409, "resource_already_exists", "Already registered"),
+    RequestInFlightError: Mapping(409, "conflict", "Request in progress"),
+    IdempotencyKeyReusedError: Mapping(422, "idempotency_key_reused", "Idempotency key reused"),
+    StoreUnavailableError: Mapping(
+        503, "service_unavailable", "Service unavailable", (("Retry-After", "1"),)
+    ),
+}
+
+
+def problem_for(error: DomainError) -> Problem:
+    """The problem a domain or ledger error is answered with."""
+    for error_type, mapping in DOMAIN_PROBLEMS.items():
+        if isinstance(error, error_type):
+            detail = mapping.title if isinstance(error, StoreUnavailableError) else str(error)
+            return Problem(
+                mapping.status, mapping.code, mapping.title, detail, headers=dict(mapping.headers)
+            )
+    raise error
+
+
+def unavailable(detail: str) -> Problem:
+    """A 503 for a dependency or actor that did not answer."""
+    return Problem(
+        503, "service_unavailable", "Service unavailable", detail, None, {"Retry-After": "1"}
+    )
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    """Render ``problem`` as ``application/problem+json``."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + problem.code,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.url.path,
+        "code": problem.code,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    trace_id = request.headers.get("x-request-id")
+    if trace_id:
+        body["trace_id"] = trace_id[:128]
+    return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+HTTP_CODES = {
+    400: ("validation_error", "Bad request"),
+    401: ("authentication_failed", "Authentication failed"),
+    403: ("access_denied", "Access denied"),
+    404: ("resource_not_found", "Not found"),
+    405: ("validation_error", "Method not allowed"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Field problems without the offending input (never echo what the client sent)."""
+    return [
+        {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error of ``app`` as problem details."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(request, problem_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            bad = Problem(400, "validation_error", "Malformed JSON", "The body is not valid JSON.")
+            return problem_response(request, bad)
+        errors = _field_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(
+            request, Problem(422, "validation_error", "Validation failed", detail, errors)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = HTTP_CODES.get(exc.status_code, ("internal_error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        problem = Problem(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
+        return problem_response(request, problem)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        bug = Problem(500, "internal_error", "Internal error", "An unexpected error occurred.")
+        return problem_response(request, bug)

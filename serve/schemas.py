@@ -1,0 +1,170 @@
+"""Request and response schemas (``XCreate`` in, ``XPublic`` out); unknown fields are refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    WithJsonSchema,
+)
+
+from actors.domain.money import parse_decimal
+
+USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{5,29}$")
+NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+)*$")
+PHONE = re.compile(r"^\+?[1-9][0-9]{6,14}$")
+SYMBOL = re.compile(r"[^A-Za-z0-9]")
+MIN_AGE_YEARS = 13
+
+
+def _username(value: str) -> str:
+    if not USERNAME.fullmatch(value):
+        raise ValueError(
+            "Use 6 to 30 letters, digits or underscores, starting with a letter (ASCII only)."
+        )
+    return value
+
+
+def _password(value: str) -> str:
+    checks = [
+        any(c.isupper() for c in value),
+        any(c.islower() for c in value),
+        any(c.isdigit() for c in value),
+        bool(SYMBOL.search(value)),
+    ]
+    if not all(checks):
+        raise ValueError("Use upper and lower case letters, a digit and a symbol.")
+    return value
+
+
+def _name(value: str) -> str:
+    if not NAME.fullmatch(value):
+        raise ValueError("Use letters, with single spaces, hyphens or apostrophes between them.")
+    return value
+
+
+def _phone(value: str | None) -> str | None:
+    if value is not None and not PHONE.fullmatch(value):
+        raise ValueError("Use an international number such as +14155550123.")
+    return value
+
+
+def _birth_date(value: date | None) -> date | None:
+    if value is None:
+        return None
+    today = date.today()
+    age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
+    if age < MIN_AGE_YEARS or age > 150:
+        raise ValueError(f"You must be at least {MIN_AGE_YEARS} years old.")
+    return value
+
+
+def _exact_decimal(value: object) -> Decimal:
+    return parse_decimal(value)  # InvalidAmountError is a ValueError: a 422 on the field
+
+
+Username = Annotated[str, AfterValidator(_username)]
+Password = Annotated[str, Field(min_length=12, max_length=128), AfterValidator(_password)]
+PersonName = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_name)]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["100.00"]}),
+]
+
+
+class Strict(BaseModel):
+    """Refuse unknown fields (``balance`` or ``role`` in a registration, say)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserCreate(Strict):
+    username: Username
+    email: EmailStr
+    password: Password
+    first_name: PersonName
+    last_name: PersonName
+    phone: Annotated[str | None, AfterValidator(_phone)] = None
+    date_of_birth: Annotated[date | None, AfterValidator(_birth_date)] = None
+    marketing_emails_consent: bool = False
+
+
+class UserPublic(BaseModel):
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    date_of_birth: str | None
+    marketing_emails_consent: bool
+    role: str
+    created_at: str
+    updated_at: str
+
+
+class LoginRequest(Strict):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class AmountRequest(Strict):
+    amount: Amount
+
+
+class BalancePublic(BaseModel):
+    current_balance: str
+    available_balance: str
+    held_balance: str
+    updated_at: str | None
+
+
+class BalanceChangePublic(BaseModel):
+    success: bool
+    message: str
+    transaction_id: str
+    timestamp: str
+    balance: str
+
+
+class TransactionPublic(BaseModel):
+    transaction_id: str
+    transaction_type: str
+    amount: str
+    balance_after: str
+    status: str
+    created_at: str
+
+
+class TransactionsPublic(BaseModel):
+    transactions: list[TransactionPublic]
+    total_count: int
+    has_more: bool
+    next_cursor: str | None
+
+
+class HealthPublic(BaseModel):
+    status: str
+    service: str
+    version: str
+    timestamp: str
+
+
+class ReadinessPublic(BaseModel):
+    status: str
+    checks: dict[str, str]
