@@ -30,7 +30,12 @@ def create_api(runtime: Runtime) -> FastAPI:
     return api
 
 
-@serve.deployment(name="Gateway", ray_actor_options={"num_cpus": 0})
+@serve.deployment(
+    name="Gateway",
+    ray_actor_options={"num_cpus": 0},
+    graceful_shutdown_timeout_s=10,
+    graceful_shutdown_wait_loop_s=0.5,
+)
 @serve.ingress()
 class Gateway:
     """The HTTP ingress replica: authenticates, validates, routes writes to the shards."""
@@ -49,8 +54,11 @@ def build_app(args: dict[str, Any]) -> Application:
     and shipped to every replica.
     """
     settings = Settings(**args)
+    # The replica count is not part of the replicas' arguments: changing it scales in place
+    # instead of restarting every replica.
+    replica_settings = settings.model_dump(mode="json", exclude={"ingress_replicas"})
     deployment: Any = Gateway
     app: Application = deployment.options(num_replicas=settings.ingress_replicas).bind(
-        settings.model_dump(mode="json")
+        replica_settings
     )
     return app

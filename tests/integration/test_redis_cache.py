@@ -1,0 +1,65 @@
+"""Acceptance 7: warm reads come from Redis; with Redis down everything keeps working."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import redis
+
+from cluster.local import LocalStack
+from tests.integration.conftest import balance_of, deposit, new_user
+
+pytestmark = pytest.mark.integration
+
+
+def keyspace_hits(stack: LocalStack) -> int:
+    info = redis.Redis.from_url(stack.settings["redis_url"]).info("stats")
+    return int(info["keyspace_hits"])
+
+
+def p99_ms(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[int(len(ordered) * 0.99) - 1] * 1000
+
+
+def test_warm_balance_reads_are_served_from_redis(stack: LocalStack, client: httpx.Client) -> None:
+    user = new_user(client)
+    assert deposit(client, user, "12.34").status_code == 201
+    hits_before = keyspace_hits(stack)
+
+    balances = {balance_of(client, user) for _ in range(20)}
+
+    hits = keyspace_hits(stack) - hits_before
+    print(f"20 warm balance reads: {hits} Redis keyspace hits")
+    assert balances == {"12.34"}
+    assert hits >= 20
+
+
+def test_with_redis_stopped_reads_and_writes_keep_working_and_fresh_after_it_returns(
+    stack: LocalStack, client: httpx.Client
+) -> None:
+    user = new_user(client)
+    assert deposit(client, user, "100.00").status_code == 201
+    assert balance_of(client, user) == "100.00"  # now cached
+
+    stack.stop_redis()
+    try:
+        writes = [deposit(client, user, "1.00").status_code for _ in range(10)]
+        timings = []
+        for _ in range(100):
+            started = time.perf_counter()
+            assert balance_of(client, user) == "110.00"
+            timings.append(time.perf_counter() - started)
+        ready = client.get("/health/ready").json()
+    finally:
+        stack.start_redis()
+
+    latest_after_return = balance_of(client, user)
+
+    print(f"reads with Redis down: p99 {p99_ms(timings):.1f} ms")
+    assert writes == [201] * 10
+    assert p99_ms(timings) < 250
+    assert ready["checks"]["redis"] == "degraded" and ready["status"] == "degraded"
+    assert latest_after_return == "110.00"
