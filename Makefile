@@ -43,6 +43,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix actors serve cluster tests bench
 
 bench: $(STAMP) system-deps
+	@command -v wrk >/dev/null || { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench.run
 
 clean:

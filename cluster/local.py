@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -220,10 +219,14 @@ def _stop_local_ray(session_dir: str) -> None:
         time.sleep(0.2)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the stack the same way Ctrl-C does
+
+
 def main() -> int:
     """``make run``: start everything, print the URLs, wait for Ctrl-C, stop everything."""
     stack = LocalStack()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _interrupt)
     with stack:
         print(f"\n  API:            {stack.url}/api/v1")
         print(f"  API docs:       {stack.url}/docs")

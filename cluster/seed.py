@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from actors.ledger import keys
 from actors.ledger.dynamo_schema import ensure_table
 
 
@@ -23,8 +24,8 @@ def seed_assets(client: Any, table_name: str) -> int:
     added = 0
     for asset in load_assets():
         item = {
-            "PK": {"S": f"ASSET#{asset['asset_id']}"},
-            "SK": {"S": "ASSET"},
+            "PK": {"S": keys.asset_pk(asset["asset_id"])},
+            "SK": {"S": keys.ASSET_SK},
             "asset": {"S": json.dumps(asset)},
         }
         try:

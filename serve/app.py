@@ -33,6 +33,7 @@ def create_api(runtime: Runtime) -> FastAPI:
 @serve.deployment(
     name="Gateway",
     ray_actor_options={"num_cpus": 0},
+    max_ongoing_requests=256,  # async routes mostly wait on I/O: let one replica overlap many
     graceful_shutdown_timeout_s=10,
     graceful_shutdown_wait_loop_s=0.5,
 )

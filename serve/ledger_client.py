@@ -50,7 +50,9 @@ class LedgerClient:
                 ref = shard.execute.remote(username, command, idempotency_key)
                 result: Outcome = await asyncio.wait_for(ref, timeout=max(remaining, 0.01))
                 return result
-            except RETRYABLE:
+            except RETRYABLE as error:
+                if isinstance(error, ActorDiedError):
+                    shard = self._reresolve(username)  # killed for good: get or create it anew
                 if time.monotonic() + backoff > deadline:
                     raise unavailable(
                         "The ledger is restarting; retry with the same key."
@@ -62,11 +64,16 @@ class LedgerClient:
                     "The ledger did not answer in time; retry with the same key."
                 ) from None
 
+    def _reresolve(self, username: str) -> Any:
+        self._handles = None
+        return self.handles[shard_index(username, self._config.shard_count)]
+
     async def ping(self, timeout_s: float = 2.0) -> bool:
         """Whether every shard answers."""
         try:
             refs = [h.ping.remote() for h in self.handles]
             await asyncio.wait_for(asyncio.gather(*refs), timeout_s)
         except Exception:  # noqa: BLE001 - readiness reports, it does not raise
+            self._handles = None  # a shard killed for good is recreated on the next call
             return False
         return True

@@ -78,7 +78,13 @@ PersonName = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_
 Amount = Annotated[
     Decimal,
     BeforeValidator(_exact_decimal),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["100.00"]}),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number"}],
+            "description": "A decimal string (preferred) or an exact JSON number.",
+            "examples": ["100.00"],
+        }
+    ),
 ]
 
 

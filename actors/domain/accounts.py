@@ -7,7 +7,7 @@ through ``apply`` rebuilds the account exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from actors.domain.commands import Command, Deposit
@@ -58,7 +58,7 @@ class Account:
 
 def utc_day(at: datetime) -> str:
     """The UTC calendar day of ``at`` as ``YYYY-MM-DD`` (the unit of the daily limits)."""
-    return at.date().isoformat()
+    return at.astimezone(UTC).date().isoformat()
 
 
 def decide(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from actors.domain.errors import InvalidAmountError
 
 CASH_PLACES = 2
+# Plain ASCII decimal notation only: no spaces, underscores, other digits, NaN or Infinity.
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -24,10 +27,9 @@ def parse_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            raise InvalidAmountError("The amount is not a decimal number.") from None
+        if not DECIMAL_TEXT.fullmatch(value):
+            raise InvalidAmountError("The amount is not a decimal number.")
+        number = Decimal(value)
     else:
         raise InvalidAmountError("The amount is not a decimal number.")
     if not number.is_finite():

@@ -29,7 +29,10 @@ from actors.ledger.records import (
 )
 
 NEWER_VERSION_ONLY = "attribute_not_exists(PK) OR #v < :v"
-MAX_SNAPSHOT_RECEIPTS = 5000
+# A receipt takes about 110 bytes compressed (300 with a random 255-character key): keep the
+# newest 2,000 and halve them until the item fits well inside DynamoDB's 400 KB limit.
+MAX_SNAPSHOT_RECEIPTS = 2000
+MAX_SNAPSHOT_BYTES = 300_000
 Item = dict[str, dict[str, Any]]
 
 
@@ -107,16 +110,11 @@ class DynamoLedgerStore:
         return Snapshot(account_from_dict(data["account"]), receipts)
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        receipts = list(snapshot.receipts.items())[-MAX_SNAPSHOT_RECEIPTS:]
-        state: dict[str, Any] = {
-            "account": account_to_dict(snapshot.account),
-            "receipts": {k: receipt_to_dict(v) for k, v in receipts},
-        }
         item: Item = {
             "PK": _s(keys.user_pk(snapshot.account.username)),
             "SK": _s(keys.SNAPSHOT_SK),
             "version": _n(snapshot.account.version),
-            "state": {"B": zlib.compress(json.dumps(state).encode())},
+            "state": {"B": _compressed_state(snapshot)},
         }
         await self._put_if_newer(item, snapshot.account.version)
 
@@ -169,7 +167,9 @@ class DynamoLedgerStore:
     async def list_transactions(
         self, username: str, limit: int, before_seq: int | None = None
     ) -> TransactionPage:
-        upper = keys.transaction_sk(before_seq - 1) if before_seq else keys.TX_PREFIX + "~"
+        upper = (
+            keys.transaction_sk(before_seq - 1) if before_seq is not None else keys.TX_PREFIX + "~"
+        )
         page = await self._call(
             "query",
             ConsistentRead=True,
@@ -184,6 +184,20 @@ class DynamoLedgerStore:
         )
         items = [_tx_view(item) for item in page["Items"]]
         return TransactionPage(items[:limit], has_more=len(items) > limit)
+
+
+def _compressed_state(snapshot: Snapshot) -> bytes:
+    """The account and its newest receipts, compressed, within ``MAX_SNAPSHOT_BYTES``."""
+    receipts = list(snapshot.receipts.items())[-MAX_SNAPSHOT_RECEIPTS:]
+    while True:
+        state = {
+            "account": account_to_dict(snapshot.account),
+            "receipts": {k: receipt_to_dict(v) for k, v in receipts},
+        }
+        blob = zlib.compress(json.dumps(state).encode())
+        if len(blob) <= MAX_SNAPSHOT_BYTES or not receipts:
+            return blob
+        receipts = receipts[len(receipts) // 2 :]
 
 
 def _event_record(username: str, item: Item) -> EventRecord:

@@ -38,6 +38,14 @@ def email_pk(email: str) -> str:
     return f"EMAIL#{email.lower()}"
 
 
+ASSET_SK = "ASSET"
+
+
+def asset_pk(asset_id: str) -> str:
+    """The item of one asset in the catalogue."""
+    return f"ASSET#{asset_id}"
+
+
 def balance_cache_key(username: str) -> str:
     """Redis hash holding the versioned balance view."""
     return f"op:balance:{username}"

@@ -150,14 +150,21 @@ class LedgerService:
         projection = project(record, after)
         try:
             await self._store.apply_projection(projection)
-            if after.version % self._policy.snapshot_every == 0:
-                user.receipts = self._live_receipts(user)
-                await self._store.save_snapshot(Snapshot(after, user.receipts))
         except Exception:  # repaired on the next activation
             log.exception("projection of %s#%d failed; will repair", user.username, record.seq)
             user.account = None
             return
         await self._refresh_cache(projection)
+        if after.version % self._policy.snapshot_every == 0:
+            await self._snapshot(user, after)
+
+    async def _snapshot(self, user: UserAccount, after: Account) -> None:
+        """Save a snapshot; a failure only means a longer replay on the next activation."""
+        user.receipts = self._live_receipts(user)
+        try:
+            await self._store.save_snapshot(Snapshot(after, dict(user.receipts)))
+        except Exception:
+            log.exception("snapshot of %s at %d failed", user.username, after.version)
 
     async def _refresh_cache(self, projection: Projection) -> None:
         username, balance = projection.username, balance_view_dict(projection.balance)

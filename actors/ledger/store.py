@@ -71,7 +71,10 @@ class InMemoryLedgerStore:
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         current = self.snapshots.get(snapshot.account.username)
         if current is None or current.account.version < snapshot.account.version:
-            self.snapshots[snapshot.account.username] = snapshot
+            # Copy: the caller keeps adding receipts to its dict; a stored snapshot must not change.
+            self.snapshots[snapshot.account.username] = replace(
+                snapshot, receipts=dict(snapshot.receipts)
+            )
 
     async def apply_projection(self, projection: Projection) -> None:
         if self.fail_next_projection:

@@ -49,10 +49,10 @@ class InMemoryUserStore:
         self.users: dict[str, UserRecord] = {}
 
     async def create(self, user: UserRecord) -> None:
+        if any(u.email.lower() == user.email.lower() for u in self.users.values()):
+            raise UserExistsError("email")  # checked first, as in DynamoUserStore
         if user.username in self.users:
             raise UserExistsError("username")
-        if any(u.email.lower() == user.email.lower() for u in self.users.values()):
-            raise UserExistsError("email")
         self.users[user.username] = user
 
     async def get(self, username: str) -> UserRecord | None:

@@ -123,5 +123,6 @@ def test_random_concurrent_deposits_and_withdrawals_keep_every_balance_exact(
         )
         assert signed == expected
     print(
-        f"1000 operations + 1000 reads from 32 clients in {elapsed:.1f} s; statuses {dict(statuses)}"
+        f"1000 operations + 1000 reads from 32 clients in {elapsed:.1f} s; "
+        f"statuses {dict(statuses)}"
     )

@@ -1,0 +1,107 @@
+"""Test doubles shared by the unit tests: a clock, a versioned cache, gated and scripted stores."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from actors.domain.commands import Command
+from actors.ledger.errors import SequenceTakenError
+from actors.ledger.records import EventRecord, JsonDict, Outcome
+from actors.ledger.service import LedgerService
+from actors.ledger.store import InMemoryLedgerStore
+
+START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand (the service's ``clock`` collaborator)."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class VersionedCache:
+    """A dict with the Redis script's semantics: a version never goes backwards, and an
+    invalidation marker (``None``) never replaces data of the same version."""
+
+    entries: dict[str, tuple[int, JsonDict | None]] = field(default_factory=dict)
+    puts: list[tuple[str, int, JsonDict | None]] = field(default_factory=list)
+    published: list[tuple[str, JsonDict]] = field(default_factory=list)
+    gets: list[str] = field(default_factory=list)
+    answers_ping: bool = True
+
+    async def get(self, key: str) -> JsonDict | None:
+        self.gets.append(key)
+        entry = self.entries.get(key)
+        return entry[1] if entry else None
+
+    async def put(self, key: str, version: int, value: JsonDict | None) -> None:
+        self.puts.append((key, version, value))
+        current = self.entries.get(key)
+        if current is not None:
+            current_version, current_value = current
+            if version < current_version:
+                return
+            if version == current_version and (value is None or current_value is not None):
+                return
+        self.entries[key] = (version, value)
+
+    async def publish(self, channel: str, message: JsonDict) -> None:
+        self.published.append((channel, message))
+
+    async def ping(self) -> bool:
+        return self.answers_ping
+
+
+class GatedStore(InMemoryLedgerStore):
+    """An in-memory store whose ``append`` (for the ``gated`` users, or everyone) waits until the
+    test opens the gate: a commit held in flight."""
+
+    def __init__(self, gated: set[str] | None = None) -> None:
+        super().__init__()
+        self.gated = gated
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def append(self, record: EventRecord) -> None:
+        if self.gated is None or record.username in self.gated:
+            self.waiting.set()
+            await self.gate.wait()
+        await super().append(record)
+
+
+class AlwaysTakenStore(InMemoryLedgerStore):
+    """A store where some other writer always got the next sequence number first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.append_attempts = 0
+
+    async def append(self, record: EventRecord) -> None:
+        self.append_attempts += 1
+        raise SequenceTakenError(record.username, record.seq)
+
+
+class InProcessLedger:
+    """The ingress's ledger client, minus Ray: calls a ``LedgerService`` directly."""
+
+    def __init__(self, service: LedgerService, answers_ping: bool = True) -> None:
+        self.service = service
+        self.answers_ping = answers_ping
+        self.calls: list[tuple[str, Command, str]] = []
+
+    async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
+        self.calls.append((username, command, idempotency_key))
+        return await self.service.execute(username, command, idempotency_key)
+
+    async def ping(self) -> bool:
+        return self.answers_ping

@@ -1,0 +1,75 @@
+"""Builders that wire settings into collaborators, checked without any network or Ray."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+from ray.serve import Application
+
+from actors.config import LedgerConfig, dynamodb_client
+from actors.ledger.reads import LedgerReader
+from actors.users.store import DynamoUserStore
+from serve.app import build_app
+from serve.runtime import build_runtime
+from serve.settings import Settings
+
+SECRET = "wiring-test-secret-0123456789-abcdefghij"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in [n for n in os.environ if n.startswith("OP_")]:
+        monkeypatch.delenv(name)
+    yield
+
+
+def test_the_dynamodb_client_uses_the_configured_endpoint_and_short_timeouts() -> None:
+    client = dynamodb_client(
+        LedgerConfig(
+            dynamodb_endpoint_url="http://127.0.0.1:5999", aws_region="eu-west-1", io_threads=32
+        )
+    )
+
+    assert client.meta.endpoint_url == "http://127.0.0.1:5999"
+    assert client.meta.region_name == "eu-west-1"
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (2, 5)
+    assert client.meta.config.max_pool_connections == 32
+
+
+def test_the_app_builder_refuses_a_placeholder_secret_in_production() -> None:
+    with pytest.raises(ValidationError):
+        build_app({"environment": "production"})
+
+
+def test_the_app_builder_builds_a_serve_application_without_starting_ray() -> None:
+    assert isinstance(build_app({"environment": "test", "ingress_replicas": 2}), Application)
+
+
+def test_settings_shipped_to_replicas_as_json_rebuild_identically() -> None:
+    settings = Settings(environment="test", jwt_secret=SECRET, daily_deposit_limit="123.45")
+
+    rebuilt = Settings(**settings.model_dump(mode="json"))
+
+    assert rebuilt == settings
+    assert rebuilt.daily_deposit_limit == Decimal("123.45")
+
+
+def test_the_runtime_is_wired_from_the_settings() -> None:
+    settings = Settings(environment="test", jwt_secret=SECRET, access_token_ttl_s=60)
+
+    runtime = build_runtime(settings)
+    try:
+        token = runtime.tokens.issue("alice_01")
+        cursor = runtime.cursors.encode("alice_01", 5)
+    finally:
+        runtime.cpu.close()
+
+    assert runtime.tokens.verify(token).subject == "alice_01"
+    assert runtime.tokens.ttl_s == 60
+    assert runtime.cursors.decode("alice_01", cursor) == 5
+    assert isinstance(runtime.users, DynamoUserStore)
+    assert isinstance(runtime.reader, LedgerReader)
