@@ -7,12 +7,15 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
+from starlette.middleware.gzip import GZipMiddleware
 
 from serve.bodies import BodySizeLimit
 from serve.problems import install_problem_handlers
 from serve.routes import auth, balance, health
 from serve.runtime import Runtime, build_runtime
 from serve.settings import Settings
+
+GZIP_MIN_BYTES = 1024  # API.md: responses over about 1 KB are compressed when accepted
 
 
 def create_api(runtime: Runtime) -> FastAPI:
@@ -25,6 +28,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     for module in (health, auth, balance):
         api.include_router(module.router)
     install_problem_handlers(api)
+    api.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     api.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     api.state.runtime = runtime
     return api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import zlib
@@ -131,9 +132,7 @@ class DynamoLedgerStore:
     async def apply_projection(self, projection: Projection) -> None:
         tx, bal = projection.transaction, projection.balance
         pk = _s(keys.user_pk(projection.username))
-        await self._call(
-            "put_item", Item={"PK": pk, "SK": _s(keys.transaction_sk(tx.seq)), **_tx_item(tx)}
-        )
+        tx_item = {"PK": pk, "SK": _s(keys.transaction_sk(tx.seq)), **_tx_item(tx)}
         balance_item = {
             "PK": pk,
             "SK": _s(keys.BALANCE_SK),
@@ -143,7 +142,10 @@ class DynamoLedgerStore:
             "transaction_count": _n(bal.transaction_count),
             "updated_at": _s(bal.updated_at),
         }
-        await self._put_if_newer(balance_item, bal.version)
+        # Concurrently: activation resumes from the older of the two (see LedgerService).
+        await asyncio.gather(
+            self._call("put_item", Item=tx_item), self._put_if_newer(balance_item, bal.version)
+        )
 
     async def _get(self, username: str, sort_key: str) -> Item | None:
         key = {"PK": _s(keys.user_pk(username)), "SK": _s(sort_key)}

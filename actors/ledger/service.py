@@ -182,13 +182,12 @@ class LedgerService:
 
     async def _activate(self, user: UserAccount) -> Account:
         """Load the account from its snapshot and the events after it; repair the read models a
-        crash left behind (events newer than the balance read model's version)."""
+        crash left behind (events newer than the projection watermark)."""
         snapshot = await self._store.load_snapshot(user.username)
         account = snapshot.account if snapshot else Account(user.username)
         receipts = dict(snapshot.receipts) if snapshot else {}
         events = await self._store.events_after(user.username, account.version)
-        projected = await self._store.get_balance(user.username)
-        projected_version = projected.version if projected else 0
+        projected_version = await self._projection_watermark(user.username)
         for record in events:
             account = apply(
                 account, event_from_payload(record.event_type, record.payload), record.seq
@@ -200,6 +199,21 @@ class LedgerService:
                 await self._refresh_cache(projection)
         user.account, user.receipts = account, receipts
         return account
+
+    async def _projection_watermark(self, username: str) -> int:
+        """The last event whose read models all exist.
+
+        An event's transaction and balance items are written concurrently, so a crash can leave
+        either without the other; both are written before the next event of the user is decided,
+        so only the newest event can be half projected, and the older of the two versions is a
+        safe place to resume.
+        """
+        balance, newest = await asyncio.gather(
+            self._store.get_balance(username), self._store.list_transactions(username, 1)
+        )
+        balance_version = balance.version if balance else 0
+        transaction_version = newest.items[0].seq if newest.items else 0
+        return min(balance_version, transaction_version)
 
     def passivate_idle(self) -> int:
         """Drop users idle longer than the policy's timeout; returns how many were dropped."""

@@ -33,7 +33,11 @@ class LedgerStore(Protocol):
         """Store a snapshot unless a newer one exists."""
 
     async def apply_projection(self, projection: Projection) -> None:
-        """Write the read models of one event (idempotent, never moving a version backwards)."""
+        """Write the read models of one event (idempotent, never moving a version backwards).
+
+        The transaction and balance items may be written concurrently: after a failure either
+        may exist without the other.
+        """
 
     async def get_balance(self, username: str) -> BalanceView | None:
         """The balance read model (strongly consistent)."""

@@ -326,3 +326,16 @@ def test_a_page_size_or_cursor_out_of_bounds_is_a_422(api: Api, params: dict[str
     response = api.get(TRANSACTIONS, params=params, headers=api.new_user())
 
     assert_problem(response, 422, "validation_error")
+
+
+def test_a_history_over_1_kib_is_gzipped_when_the_client_accepts_it(api: Api) -> None:
+    user = api.new_user()
+    for _ in range(12):
+        assert api.deposit(user, "1.00").status_code == 201
+
+    zipped = api.get(TRANSACTIONS, headers={**user, "Accept-Encoding": "gzip"})
+    plain = api.get(TRANSACTIONS, headers={**user, "Accept-Encoding": "identity"})
+
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert zipped.json() == plain.json() and len(plain.content) > 1024

@@ -398,6 +398,26 @@ def test_a_crash_between_commit_and_projection_is_repaired_by_the_restarted_shar
     assert cache.entries[keys.balance_cache_key(USER)][0] == 2
 
 
+@pytest.mark.parametrize("lost", ["transaction", "balance"])
+def test_a_half_written_projection_is_completed_by_the_restarted_shard(lost: str) -> None:
+    store = InMemoryLedgerStore()
+    first = service(store)
+    run(lambda: first.execute(USER, deposit("100.00"), "k1"))
+    run(lambda: first.execute(USER, deposit("5.00"), "k2"))
+    # The two read models of event 2 are written concurrently: lose one, as a crash would.
+    if lost == "transaction":
+        del store.transactions[USER][2]
+    else:
+        store.balances[USER] = replace(store.balances[USER], version=1, balance=Decimal("100.00"))
+
+    run(lambda: service(store).execute(USER, deposit("1.00"), "k3"))
+
+    assert sorted(store.transactions[USER]) == [1, 2, 3]
+    assert store.transactions[USER][2].amount == Decimal("5.00")
+    assert store.balances[USER].version == 3
+    assert balance_in(store) == Decimal("106.00")
+
+
 def test_a_failed_projection_is_repaired_on_the_next_call_and_the_receipt_still_returned() -> None:
     store = InMemoryLedgerStore()
     ledger = service(store)
