@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 import ray
@@ -22,6 +23,7 @@ from actors.ledger.service import LedgerPolicy, LedgerService
 from actors.routing import shard_name
 
 PASSIVATION_INTERVAL_S = 30.0
+CACHE_REPAIR_INTERVAL_S = 0.5
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)  # type: ignore[call-overload]
@@ -33,21 +35,31 @@ class LedgerShard:
         store = DynamoLedgerStore(
             dynamodb_client(config), config.table_name, BlockingRunner(config.io_threads, "ddb")
         )
-        cache = RedisReadCache(config.redis_url, config.cache_ttl_s, config.redis_timeout_s)
+        cache = RedisReadCache(
+            config.redis_url,
+            config.cache_ttl_s,
+            config.redis_timeout_s,
+            remember_missed_writes=True,
+        )
+        self._cache = cache
         policy = LedgerPolicy(
             config.limits, config.snapshot_every, idle_timeout_s=config.idle_timeout_s
         )
         self._service = LedgerService(store, cache, policy)
-        self._passivation: asyncio.Task[None] | None = None
+        self._maintenance: asyncio.Task[None] | None = None
 
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         """Run one command for one user (see ``LedgerService.execute``)."""
-        self._start_passivation()
+        self._start_maintenance()
         return await asyncio.shield(self._service.execute(username, command, idempotency_key))
 
     async def ping(self) -> dict[str, Any]:
-        """Liveness and size: the pid and how many users are active here."""
-        return {"pid": os.getpid(), "active_users": len(self._service.users)}
+        """Liveness and size: the pid, active users, cache writes Redis has not received."""
+        return {
+            "pid": os.getpid(),
+            "active_users": len(self._service.users),
+            "missed_cache_writes": self._cache.missed_writes,
+        }
 
     async def crash_after_next_commit(self) -> None:
         """Test hook: exit the process right after the next commit, before its read models."""
@@ -59,14 +71,21 @@ class LedgerShard:
 
         self._service.after_commit_hook = crash
 
-    def _start_passivation(self) -> None:
-        if self._passivation is None:
-            self._passivation = asyncio.get_running_loop().create_task(self._passivate_forever())
+    def _start_maintenance(self) -> None:
+        if self._maintenance is None:
+            self._maintenance = asyncio.get_running_loop().create_task(self._maintain_forever())
 
-    async def _passivate_forever(self) -> None:
+    async def _maintain_forever(self) -> None:
+        """Re-send cache writes Redis missed (so it serves nothing stale once back), and
+        passivate idle users."""
+        last_passivation = time.monotonic()
         while True:
-            await asyncio.sleep(PASSIVATION_INTERVAL_S)
-            self._service.passivate_idle()
+            await asyncio.sleep(CACHE_REPAIR_INTERVAL_S)
+            if self._cache.missed_writes:
+                await self._cache.flush_missed()
+            if time.monotonic() - last_passivation >= PASSIVATION_INTERVAL_S:
+                self._service.passivate_idle()
+                last_passivation = time.monotonic()
 
 
 def shard_handles(config: LedgerConfig) -> list[Any]:

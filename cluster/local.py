@@ -186,6 +186,14 @@ class LocalStack:
         """Stop the local ``redis-server`` (fault tests)."""
         self.children["redis"].stop()
 
+    def pause_redis(self) -> None:
+        """Freeze the local ``redis-server`` (SIGSTOP): connections hang, as on a stalled host."""
+        self.children["redis"].signal(signal.SIGSTOP)
+
+    def resume_redis(self) -> None:
+        """Let a paused ``redis-server`` run again (SIGCONT), with the data it held."""
+        self.children["redis"].signal(signal.SIGCONT)
+
     def start_redis(self) -> None:
         """Start the local ``redis-server`` again on the same port (fault tests)."""
         self.children["redis"].start()

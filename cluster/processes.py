@@ -66,6 +66,11 @@ class ChildProcess:
             )
         wait_for_port(self.port, timeout_s, self.name, self.proc)
 
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the process."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Terminate the process group, then kill it if it lingers."""
         if self.proc is None or self.proc.poll() is not None:

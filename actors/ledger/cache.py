@@ -16,6 +16,7 @@ from actors.ledger.records import JsonDict
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_MISSED_WRITES = 100_000
 
 # Set the hash to (version, data) unless it holds a newer version, or the same version with data
 # while this call only marks the version (an empty ``data`` is an invalidation marker).
@@ -71,12 +72,15 @@ class RedisReadCache:
         ttl_s: int = 300,
         timeout_s: float = 0.05,
         breaker: CircuitBreaker | None = None,
+        remember_missed_writes: bool = False,
     ) -> None:
         self._url = redis_url
         self._ttl_s = ttl_s
         self._timeout_s = timeout_s
         self._breaker = breaker or CircuitBreaker()
         self._client: Any = None
+        self._remember_missed = remember_missed_writes
+        self._missed: dict[str, tuple[int, str]] = {}  # key -> newest (version, payload) missed
         self.hits = 0
         self.misses = 0
 
@@ -120,7 +124,36 @@ class RedisReadCache:
 
     async def put(self, key: str, version: int, value: JsonDict | None) -> None:
         payload = json.dumps(value) if value is not None else ""
-        await self._guarded(self._redis().eval(SET_IF_NEWER, 1, key, version, payload, self._ttl_s))
+        if await self._set_if_newer(key, version, payload) is None and self._remember_missed:
+            self._remember(key, version, payload)
+
+    async def _set_if_newer(self, key: str, version: int, payload: str) -> int | None:
+        call = self._redis().eval(SET_IF_NEWER, 1, key, version, payload, self._ttl_s)
+        result: int | None = await self._guarded(call)
+        return result
+
+    def _remember(self, key: str, version: int, payload: str) -> None:
+        """Keep the newest write of ``key`` Redis missed (data beats a marker of its version)."""
+        current = self._missed.get(key)
+        if current is None or (version, payload != "") > (current[0], current[1] != ""):
+            self._missed[key] = (version, payload)
+        if len(self._missed) > MAX_MISSED_WRITES:
+            self._missed.pop(next(iter(self._missed)))  # the oldest: its TTL bounds its staleness
+
+    @property
+    def missed_writes(self) -> int:
+        """How many keys hold a write that Redis has not received yet."""
+        return len(self._missed)
+
+    async def flush_missed(self) -> int:
+        """Re-send the writes Redis missed while it was unreachable, so that the values it kept
+        from before do not stay stale; returns how many are still missed."""
+        for key, (version, payload) in list(self._missed.items()):
+            if await self._set_if_newer(key, version, payload) is None:
+                break
+            if self._missed.get(key) == (version, payload):
+                del self._missed[key]
+        return len(self._missed)
 
     async def publish(self, channel: str, message: JsonDict) -> None:
         await self._guarded(self._redis().publish(channel, json.dumps(message)))

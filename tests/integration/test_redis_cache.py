@@ -63,3 +63,32 @@ def test_with_redis_stopped_reads_and_writes_keep_working_and_fresh_after_it_ret
     assert p99_ms(timings) < 250
     assert ready["checks"]["redis"] == "degraded" and ready["status"] == "degraded"
     assert latest_after_return == "110.00"
+
+
+def test_with_redis_stalled_everything_keeps_working_and_the_cache_is_repaired_after(
+    stack: LocalStack, client: httpx.Client
+) -> None:
+    user = new_user(client)
+    assert deposit(client, user, "100.00").status_code == 201
+    assert balance_of(client, user) == "100.00"  # cached, and kept by Redis through the stall
+
+    stack.pause_redis()
+    try:
+        writes = [deposit(client, user, "2.00").status_code for _ in range(5)]
+        timings = []
+        for _ in range(100):
+            started = time.perf_counter()
+            assert balance_of(client, user) == "110.00"
+            timings.append(time.perf_counter() - started)
+    finally:
+        stack.resume_redis()
+    time.sleep(3)  # every breaker has closed again: reads come from Redis, not DynamoDB
+    hits_before = keyspace_hits(stack)
+    fresh_reads = {balance_of(client, user) for _ in range(20)}
+    hits = keyspace_hits(stack) - hits_before
+
+    print(f"reads with Redis stalled: p99 {p99_ms(timings):.1f} ms")
+    assert writes == [201] * 5
+    assert p99_ms(timings) < 250
+    assert hits >= 20  # served by Redis, which was repaired with the writes it missed
+    assert fresh_reads == {"110.00"}
