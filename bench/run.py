@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 
 from cluster.local import LocalStack, StackOptions
-from cluster.processes import free_port
 
 HERE = Path(__file__).parent
 DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
@@ -80,17 +79,7 @@ def login(url: str) -> str:
 
 
 def measure_proxy(proxy: str) -> dict[str, Any]:
-    options = StackOptions(
-        http_port=free_port(),
-        proxy=proxy,
-        ray_address=None,
-        redis_url=None,
-        dynamodb_endpoint_url=None,
-        use_aws=False,
-        include_dashboard=False,
-        app_settings=dict(SETTINGS),
-    )
-    with LocalStack(options) as stack:
+    with LocalStack(StackOptions.isolated(proxy, SETTINGS)) as stack:
         tokens = [login(stack.url) for _ in range(USERS)]
         results = {}
         for name, path, script, users in [

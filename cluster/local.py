@@ -43,6 +43,20 @@ class StackOptions:
     include_dashboard: bool = True
     app_settings: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def isolated(cls, proxy: str, app_settings: dict[str, Any]) -> StackOptions:
+        """Everything started afresh on free ports, ignoring the environment (tests, benchmarks)."""
+        return cls(
+            http_port=free_port(),
+            proxy=proxy,
+            ray_address=None,
+            redis_url=None,
+            dynamodb_endpoint_url=None,
+            use_aws=False,
+            include_dashboard=False,
+            app_settings=dict(app_settings),
+        )
+
 
 class LocalStack:
     """Everything up on loopback; a context manager that leaves nothing running."""

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from cluster.local import LocalStack, StackOptions
-from cluster.processes import free_port
 
 PASSWORD = "Correct-Horse-42!"
 TEST_SETTINGS: dict[str, Any] = {
@@ -25,17 +24,7 @@ TEST_SETTINGS: dict[str, Any] = {
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    options = StackOptions(
-        http_port=free_port(),
-        proxy="haproxy",
-        ray_address=None,
-        redis_url=None,
-        dynamodb_endpoint_url=None,
-        use_aws=False,
-        include_dashboard=False,
-        app_settings=dict(TEST_SETTINGS),
-    )
-    with LocalStack(options) as running:
+    with LocalStack(StackOptions.isolated("haproxy", TEST_SETTINGS)) as running:
         yield running
 
 
