@@ -7,11 +7,12 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from serve.app import create_api
 from tests.unit.api import build_api
 
 API = build_api(raise_app_exceptions=False)
 TOKEN = API.runtime.tokens.issue("fuzz_user_01")
-schema = schemathesis.openapi.from_asgi("/openapi.json", API.client._transport.app)  # type: ignore[attr-defined]
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_api(API.runtime))
 
 
 @schema.parametrize()
