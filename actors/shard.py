@@ -7,6 +7,7 @@ shields each operation from cancellation, and passivates idle users in the backg
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from typing import Any
@@ -22,6 +23,7 @@ from actors.ledger.records import EventRecord, Outcome
 from actors.ledger.service import LedgerPolicy, LedgerService
 from actors.routing import shard_name
 
+log = logging.getLogger(__name__)
 PASSIVATION_INTERVAL_S = 30.0
 CACHE_REPAIR_INTERVAL_S = 0.5
 
@@ -76,16 +78,25 @@ class LedgerShard:
             self._maintenance = asyncio.get_running_loop().create_task(self._maintain_forever())
 
     async def _maintain_forever(self) -> None:
-        """Re-send cache writes Redis missed (so it serves nothing stale once back), and
-        passivate idle users."""
+        """Re-send cache writes Redis missed (so it serves nothing stale once back), repair
+        read models whose projection failed, and passivate idle users."""
         last_passivation = time.monotonic()
         while True:
             await asyncio.sleep(CACHE_REPAIR_INTERVAL_S)
-            if self._cache.missed_writes:
-                await self._cache.flush_missed()
+            try:
+                await self._maintain_once(time.monotonic() - last_passivation)
+            except Exception:  # the loop must outlive any one failure
+                log.exception("shard maintenance failed; retrying")
             if time.monotonic() - last_passivation >= PASSIVATION_INTERVAL_S:
-                self._service.passivate_idle()
                 last_passivation = time.monotonic()
+
+    async def _maintain_once(self, since_passivation_s: float) -> None:
+        if self._cache.missed_writes:
+            await self._cache.flush_missed()
+        if self._service.needs_repair:
+            await self._service.repair_pending()
+        if since_passivation_s >= PASSIVATION_INTERVAL_S:
+            self._service.passivate_idle()
 
 
 def shard_handles(config: LedgerConfig) -> list[Any]:

@@ -88,6 +88,7 @@ class LedgerService:
         self._new_id = new_id
         self.users: dict[str, UserAccount] = {}
         self.after_commit_hook: Callable[[EventRecord], None] | None = None
+        self.needs_repair: set[str] = set()
 
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         """Run one command for ``username``, at most once per idempotency key.
@@ -146,16 +147,17 @@ class LedgerService:
 
     async def _after_commit(self, user: UserAccount, record: EventRecord, after: Account) -> None:
         """Read models, cache, live event, snapshot. A failure here loses nothing: the event is
-        committed, and the next activation re-projects it."""
+        committed, the cache still shows it, and ``repair_pending`` (or the user's next
+        operation) re-projects it from the log."""
         projection = project(record, after)
         try:
             await self._store.apply_projection(projection)
-        except Exception:  # repaired on the next activation
+        except Exception:
             log.exception("projection of %s#%d failed; will repair", user.username, record.seq)
             user.account = None
-            return
+            self.needs_repair.add(user.username)
         await self._refresh_cache(projection)
-        if after.version % self._policy.snapshot_every == 0:
+        if user.account is not None and after.version % self._policy.snapshot_every == 0:
             await self._snapshot(user, after)
 
     async def _snapshot(self, user: UserAccount, after: Account) -> None:
@@ -214,6 +216,21 @@ class LedgerService:
         balance_version = balance.version if balance else 0
         transaction_version = newest.items[0].seq if newest.items else 0
         return min(balance_version, transaction_version)
+
+    async def repair_pending(self) -> int:
+        """Reload (and so re-project) the users whose projection failed, without waiting for
+        their next operation; returns how many still need it."""
+        for username in list(self.needs_repair):
+            user = self.users.setdefault(username, UserAccount(username))
+            async with user.lock:
+                try:
+                    if user.account is None:
+                        await self._activate(user)
+                except Exception:
+                    log.warning("repair of %s failed; will retry", username, exc_info=True)
+                    continue
+            self.needs_repair.discard(username)
+        return len(self.needs_repair)
 
     def passivate_idle(self) -> int:
         """Drop users idle longer than the policy's timeout; returns how many were dropped."""

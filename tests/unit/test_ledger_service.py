@@ -438,6 +438,42 @@ def test_a_failed_projection_is_repaired_on_the_next_call_and_the_receipt_still_
     assert (store.balances[USER].version, balance_in(store)) == (3, Decimal("121.00"))
 
 
+def test_after_a_failed_projection_the_cache_shows_the_commit_and_repair_needs_no_new_call() -> (
+    None
+):
+    store, cache = InMemoryLedgerStore(), VersionedCache()
+    ledger = service(store, cache)
+
+    async def fail_then_repair() -> tuple[set[str], int]:
+        await ledger.execute(USER, deposit("100.00"), "k1")
+        store.fail_next_projection = True
+        await ledger.execute(USER, deposit("20.00"), "k2")
+        pending = set(ledger.needs_repair)
+        return pending, await ledger.repair_pending()
+
+    pending, still_pending = run(fail_then_repair)
+
+    assert cache.entries[keys.balance_cache_key(USER)][1]["balance"] == "120.00"
+    assert (pending, still_pending) == ({USER}, 0)
+    assert sorted(store.transactions[USER]) == [1, 2]
+    assert (store.balances[USER].version, balance_in(store)) == (2, Decimal("120.00"))
+
+
+def test_a_repair_that_fails_again_stays_pending() -> None:
+    store = InMemoryLedgerStore()
+    ledger = service(store)
+
+    async def fail_twice() -> int:
+        await ledger.execute(USER, deposit("100.00"), "k1")
+        store.fail_next_projection = True
+        await ledger.execute(USER, deposit("20.00"), "k2")
+        store.fail_next_projection = True
+        return await ledger.repair_pending()
+
+    assert run(fail_twice) == 1
+    assert store.balances[USER].version == 1
+
+
 def test_a_snapshot_is_written_every_n_events() -> None:
     store = InMemoryLedgerStore()
     ledger = service(store, snapshot_every=3)
