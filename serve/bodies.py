@@ -20,13 +20,27 @@ def _reject_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse duplicate keys: ``{"amount": "1", "amount": "2"}`` is ambiguous, not the last one."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise json.JSONDecodeError("duplicate key in an object", "", 0)
+    return obj
+
+
 class ExactJSONRequest(Request):
-    """A request whose JSON numbers become ``Decimal`` and whose NaN/Infinity are refused."""
+    """A request whose JSON numbers become ``Decimal``, whose NaN/Infinity and duplicate keys
+    are refused."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
-            self._json = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+            self._json = json.loads(
+                body,
+                parse_float=Decimal,
+                parse_constant=_reject_constant,
+                object_pairs_hook=_unique_keys,
+            )
         return self._json
 
 

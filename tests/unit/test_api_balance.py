@@ -339,3 +339,14 @@ def test_a_history_over_1_kib_is_gzipped_when_the_client_accepts_it(api: Api) ->
     assert zipped.headers["content-encoding"] == "gzip"
     assert "content-encoding" not in plain.headers
     assert zipped.json() == plain.json() and len(plain.content) > 1024
+
+
+def test_a_body_with_a_duplicate_key_is_a_400_and_changes_nothing(api: Api) -> None:
+    user = api.new_user()
+    body = b'{"amount": "1.00", "amount": "2.00"}'
+
+    response = api.post(DEPOSIT, content=body, headers={**user, "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert api.balance(user) == "0.00"
