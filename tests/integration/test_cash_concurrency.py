@@ -7,9 +7,11 @@ import random
 import time
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
+import ray
 from ray import serve
 
 from cluster.local import APP_NAME, LocalStack
@@ -53,6 +55,15 @@ def test_fifty_concurrent_full_withdrawals_let_exactly_one_through(
     _assert_exactly_one_withdrawal_wins(stack, client)
 
 
+def withdrawals_served_per_replica() -> dict[str, int]:
+    """How many withdrawals each Gateway replica has logged (Serve's per-replica access log)."""
+    logs = Path(ray._private.worker._global_node.get_session_dir_path()) / "logs" / "serve"
+    return {
+        path.name: path.read_text().count("POST /api/v1/balance/withdraw ")
+        for path in logs.glob("replica_*Gateway*.log")
+    }
+
+
 def test_with_two_ingress_replicas_exactly_one_full_withdrawal_still_wins(
     stack: LocalStack, client: httpx.Client
 ) -> None:
@@ -60,8 +71,15 @@ def test_with_two_ingress_replicas_exactly_one_full_withdrawal_still_wins(
     try:
         status = serve.status().applications[APP_NAME].deployments["Gateway"]
         assert status.replica_states.get("RUNNING") == 2, status.replica_states
+        before = withdrawals_served_per_replica()
 
         _assert_exactly_one_withdrawal_wins(stack, client)
+
+        time.sleep(1)  # let the access logs flush
+        after = withdrawals_served_per_replica()
+        served = {name: n - before.get(name, 0) for name, n in after.items()}
+        assert sum(served.values()) == 50, served
+        assert len([n for n in served.values() if n > 0]) == 2, served  # both replicas took part
     finally:
         stack.deploy(ingress_replicas=1)
 
