@@ -164,6 +164,7 @@ class LocalStack:
         else:
             self._say("starting a local Ray head")
             context = ray.init(
+                address="local",  # a head of our own, even if `ray start` runs here: we stop it
                 include_dashboard=self.options.include_dashboard,
                 dashboard_host="127.0.0.1",
                 dashboard_port=free_port(),
