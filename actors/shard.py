@@ -1,15 +1,13 @@
 """``LedgerShard``: the Ray actor hosting many ``UserAccount`` virtual actors.
 
 A thin shell around ``LedgerService``: it builds the adapters in ``__init__`` (never at import),
-shields each operation from cancellation, and passivates idle users in the background.
+shields each operation from cancellation, and runs the ``Maintenance`` loop in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import time
 from typing import Any
 
 import ray
@@ -19,13 +17,10 @@ from actors.domain.commands import Command
 from actors.ledger.blocking import BlockingRunner
 from actors.ledger.cache import RedisReadCache
 from actors.ledger.dynamo import DynamoLedgerStore
+from actors.ledger.maintenance import Maintenance
 from actors.ledger.records import EventRecord, Outcome
 from actors.ledger.service import LedgerPolicy, LedgerService
 from actors.routing import shard_name
-
-log = logging.getLogger(__name__)
-PASSIVATION_INTERVAL_S = 30.0
-CACHE_REPAIR_INTERVAL_S = 0.5
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)  # type: ignore[call-overload]
@@ -48,7 +43,8 @@ class LedgerShard:
             config.limits, config.snapshot_every, idle_timeout_s=config.idle_timeout_s
         )
         self._service = LedgerService(store, cache, policy)
-        self._maintenance: asyncio.Task[None] | None = None
+        self._maintenance = Maintenance(self._service, cache)
+        self._maintenance_task: asyncio.Task[None] | None = None
 
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         """Run one command for one user (see ``LedgerService.execute``)."""
@@ -74,29 +70,9 @@ class LedgerShard:
         self._service.after_commit_hook = crash
 
     def _start_maintenance(self) -> None:
-        if self._maintenance is None:
-            self._maintenance = asyncio.get_running_loop().create_task(self._maintain_forever())
-
-    async def _maintain_forever(self) -> None:
-        """Re-send cache writes Redis missed (so it serves nothing stale once back), repair
-        read models whose projection failed, and passivate idle users."""
-        last_passivation = time.monotonic()
-        while True:
-            await asyncio.sleep(CACHE_REPAIR_INTERVAL_S)
-            try:
-                await self._maintain_once(time.monotonic() - last_passivation)
-            except Exception:  # the loop must outlive any one failure
-                log.exception("shard maintenance failed; retrying")
-            if time.monotonic() - last_passivation >= PASSIVATION_INTERVAL_S:
-                last_passivation = time.monotonic()
-
-    async def _maintain_once(self, since_passivation_s: float) -> None:
-        if self._cache.missed_writes:
-            await self._cache.flush_missed()
-        if self._service.needs_repair:
-            await self._service.repair_pending()
-        if since_passivation_s >= PASSIVATION_INTERVAL_S:
-            self._service.passivate_idle()
+        if self._maintenance_task is None:
+            loop = asyncio.get_running_loop()
+            self._maintenance_task = loop.create_task(self._maintenance.run_forever())
 
 
 def shard_handles(config: LedgerConfig) -> list[Any]:

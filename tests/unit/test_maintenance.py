@@ -1,0 +1,114 @@
+"""The shard's upkeep loop, without Ray: missed cache writes, pending repairs, passivation."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from decimal import Decimal
+
+from actors.domain.commands import Deposit
+from actors.ledger.maintenance import Maintenance
+from actors.ledger.service import LedgerPolicy, LedgerService
+from actors.ledger.store import InMemoryLedgerStore
+from tests.unit.doubles import Clock, VersionedCache
+
+
+@dataclass
+class FakeRepairableCache(VersionedCache):
+    missed: int = 0
+    flushes: int = 0
+    fail_flush: bool = False
+
+    @property
+    def missed_writes(self) -> int:
+        return self.missed
+
+    async def flush_missed(self) -> int:
+        self.flushes += 1
+        if self.fail_flush:
+            raise ConnectionError("redis went away again")
+        self.missed = 0
+        return 0
+
+
+@dataclass
+class ManualClock:
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def upkeep(
+    cache: FakeRepairableCache, store: InMemoryLedgerStore | None = None
+) -> tuple[Maintenance, LedgerService, ManualClock]:
+    service = LedgerService(
+        store or InMemoryLedgerStore(), cache, LedgerPolicy(idle_timeout_s=0), clock=Clock()
+    )
+    clock = ManualClock()
+    return (
+        Maintenance(service, cache, interval_s=0.001, passivation_every_s=30, clock=clock),
+        (service),
+        clock,
+    )
+
+
+def test_a_round_with_nothing_missed_or_pending_does_nothing() -> None:
+    cache = FakeRepairableCache()
+    maintenance, service, _ = upkeep(cache)
+
+    asyncio.run(maintenance.run_once())
+
+    assert cache.flushes == 0 and not service.needs_repair
+
+
+def test_missed_cache_writes_are_flushed() -> None:
+    cache = FakeRepairableCache(missed=3)
+    maintenance, _, _ = upkeep(cache)
+
+    asyncio.run(maintenance.run_once())
+
+    assert (cache.flushes, cache.missed) == (1, 0)
+
+
+def test_a_failed_projection_is_repaired_by_a_round() -> None:
+    store, cache = InMemoryLedgerStore(), FakeRepairableCache()
+    maintenance, service, _ = upkeep(cache, store)
+
+    async def scenario() -> None:
+        store.fail_next_projection = True
+        await service.execute("alice", Deposit(Decimal("5.00")), "k1")
+        assert service.needs_repair == {"alice"}
+        await maintenance.run_once()
+
+    asyncio.run(scenario())
+
+    assert not service.needs_repair
+    assert store.balances["alice"].version == 1
+
+
+def test_idle_users_are_passivated_only_once_the_interval_has_passed() -> None:
+    cache = FakeRepairableCache()
+    maintenance, service, clock = upkeep(cache)
+    asyncio.run(service.execute("alice", Deposit(Decimal("1.00")), "k1"))
+
+    asyncio.run(maintenance.run_once())
+    still_there = "alice" in service.users
+    clock.now += 30
+    asyncio.run(maintenance.run_once())
+
+    assert still_there and "alice" not in service.users
+
+
+def test_the_loop_outlives_a_failing_round() -> None:
+    cache = FakeRepairableCache(missed=1, fail_flush=True)
+    maintenance, _, _ = upkeep(cache)
+
+    async def run_a_while() -> None:
+        task = asyncio.get_running_loop().create_task(maintenance.run_forever())
+        await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(run_a_while())
+
+    assert cache.flushes >= 2  # kept trying after the first failure
