@@ -11,11 +11,17 @@ from fastapi.responses import JSONResponse
 from actors.domain.commands import Command, Deposit, Withdraw
 from actors.domain.errors import InvalidAmountError
 from actors.domain.money import ZERO, cash, parse_cash_amount
-from actors.ledger.records import Rejection
+from actors.ledger.records import Rejection, TransactionView
 from serve.bodies import ExactJSONRoute
 from serve.deps import CurrentUser, IdempotencyKey, RuntimeDep
 from serve.problems import Problem, problem_for
-from serve.schemas import AmountRequest, BalanceChangePublic, BalancePublic, TransactionsPublic
+from serve.schemas import (
+    AmountRequest,
+    BalanceChangePublic,
+    BalancePublic,
+    TransactionPublic,
+    TransactionsPublic,
+)
 
 router = APIRouter(prefix="/api/v1/balance", tags=["balance"], route_class=ExactJSONRoute)
 MESSAGES = {"DEPOSIT": "Deposit completed", "WITHDRAW": "Withdrawal completed"}
@@ -86,23 +92,21 @@ async def transactions(
     before = runtime.cursors.decode(username, cursor) if cursor else None
     page = await runtime.reader.transactions(username, limit, before)
     view = await runtime.reader.balance(username)
-    items = [
-        {
-            "transaction_id": t.transaction_id,
-            "transaction_type": t.transaction_type,
-            "amount": str(cash(t.amount)),
-            "balance_after": str(cash(t.balance_after)),
-            "status": t.status,
-            "created_at": t.created_at,
-        }
-        for t in page.items
-    ]
     next_cursor = runtime.cursors.encode(username, page.items[-1].seq) if page.has_more else None
-    return TransactionsPublic.model_validate(
-        {
-            "transactions": items,
-            "total_count": view.transaction_count if view else 0,
-            "has_more": page.has_more,
-            "next_cursor": next_cursor,
-        }
+    return TransactionsPublic(
+        transactions=[_transaction_public(t) for t in page.items],
+        total_count=view.transaction_count if view else 0,
+        has_more=page.has_more,
+        next_cursor=next_cursor,
+    )
+
+
+def _transaction_public(view: TransactionView) -> TransactionPublic:
+    return TransactionPublic(
+        transaction_id=view.transaction_id,
+        transaction_type=view.transaction_type,
+        amount=str(cash(view.amount)),
+        balance_after=str(cash(view.balance_after)),
+        status=view.status,
+        created_at=view.created_at,
     )
