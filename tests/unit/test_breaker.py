@@ -19,6 +19,14 @@ def breaker(clock: Seconds) -> CircuitBreaker:
     return CircuitBreaker(failure_threshold=3, reset_after_s=2.0, clock=clock)
 
 
+def tripped(clock: Seconds) -> CircuitBreaker:
+    """A breaker opened by three failures in a row."""
+    subject = breaker(clock)
+    for _ in range(3):
+        subject.record_failure()
+    return subject
+
+
 def test_a_new_breaker_is_closed() -> None:
     assert not breaker(Seconds()).is_open
 
@@ -55,9 +63,7 @@ def test_a_success_resets_the_count_of_consecutive_failures() -> None:
 
 def test_it_stays_open_until_the_pause_has_passed() -> None:
     clock = Seconds()
-    subject = breaker(clock)
-    for _ in range(3):
-        subject.record_failure()
+    subject = tripped(clock)
 
     clock.now += 1.99
 
@@ -66,9 +72,7 @@ def test_it_stays_open_until_the_pause_has_passed() -> None:
 
 def test_after_the_pause_one_trial_goes_through_then_it_waits_again() -> None:
     clock = Seconds()
-    subject = breaker(clock)
-    for _ in range(3):
-        subject.record_failure()
+    subject = tripped(clock)
     clock.now += 2.0
 
     first_look = subject.is_open
@@ -79,9 +83,7 @@ def test_after_the_pause_one_trial_goes_through_then_it_waits_again() -> None:
 
 def test_a_failed_trial_reopens_it_for_another_full_pause() -> None:
     clock = Seconds()
-    subject = breaker(clock)
-    for _ in range(3):
-        subject.record_failure()
+    subject = tripped(clock)
     clock.now += 2.0
     assert not subject.is_open
 
@@ -93,9 +95,7 @@ def test_a_failed_trial_reopens_it_for_another_full_pause() -> None:
 
 def test_a_successful_trial_closes_it() -> None:
     clock = Seconds()
-    subject = breaker(clock)
-    for _ in range(3):
-        subject.record_failure()
+    subject = tripped(clock)
     clock.now += 2.0
     assert not subject.is_open
 
