@@ -18,6 +18,7 @@ from cluster.local import APP_NAME, LocalStack
 from tests.integration.conftest import User, balance_of, deposit, key, new_user, transactions_of
 
 pytestmark = pytest.mark.integration
+WITHDRAW_LINE = "POST /api/v1/balance/withdraw "
 
 
 async def _withdraw_all_at_once(url: str, user: User, amount: str, n: int) -> list[httpx.Response]:
@@ -55,13 +56,31 @@ def test_fifty_concurrent_full_withdrawals_let_exactly_one_through(
     _assert_exactly_one_withdrawal_wins(stack, client)
 
 
-def withdrawals_served_per_replica() -> dict[str, int]:
-    """How many withdrawals each Gateway replica has logged (Serve's per-replica access log)."""
+def served_per_replica(request_line: str) -> dict[str, int]:
+    """How many such requests each Gateway replica has logged (Serve's per-replica access log)."""
     logs = Path(ray._private.worker._global_node.get_session_dir_path()) / "logs" / "serve"
     return {
-        path.name: path.read_text().count("POST /api/v1/balance/withdraw ")
+        path.name: path.read_text().count(request_line)
         for path in logs.glob("replica_*Gateway*.log")
     }
+
+
+def wait_until_replicas_serve(url: str, replicas: int, timeout_s: float = 30) -> None:
+    """HAProxy learns of a new replica shortly after the deploy returns: wait until it routes."""
+    before = served_per_replica("GET /health ")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        asyncio.run(_health_burst(url))
+        after = served_per_replica("GET /health ")
+        if sum(after[n] > before.get(n, 0) for n in after) >= replicas:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"fewer than {replicas} replicas served within {timeout_s} s")
+
+
+async def _health_burst(url: str) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        await asyncio.gather(*(http.get("/health") for _ in range(16)))
 
 
 def test_with_two_ingress_replicas_exactly_one_full_withdrawal_still_wins(
@@ -71,12 +90,13 @@ def test_with_two_ingress_replicas_exactly_one_full_withdrawal_still_wins(
     try:
         status = serve.status().applications[APP_NAME].deployments["Gateway"]
         assert status.replica_states.get("RUNNING") == 2, status.replica_states
-        before = withdrawals_served_per_replica()
+        wait_until_replicas_serve(stack.url, 2)
+        before = served_per_replica(WITHDRAW_LINE)
 
         _assert_exactly_one_withdrawal_wins(stack, client)
 
         time.sleep(1)  # let the access logs flush
-        after = withdrawals_served_per_replica()
+        after = served_per_replica(WITHDRAW_LINE)
         served = {name: n - before.get(name, 0) for name, n in after.items()}
         assert sum(served.values()) == 50, served
         assert len([n for n in served.values() if n > 0]) == 2, served  # both replicas took part
