@@ -253,11 +253,19 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the stack the same way Ctrl-C does
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both run the orderly stop, even when SIGINT came in ignored (a
+    background job of a non-interactive shell)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def main() -> int:
     """``make run``: start everything, print the URLs, wait for Ctrl-C, stop everything."""
+    _stop_on_signals()
     stack = LocalStack()
-    signal.signal(signal.SIGTERM, _interrupt)
     with stack:
+        _stop_on_signals()  # ray.init installed its own SIGTERM handler, which exits at once
         print(f"\n  API:            {stack.url}/api/v1")
         print(f"  API docs:       {stack.url}/docs")
         print(f"  Health:         {stack.url}/health")

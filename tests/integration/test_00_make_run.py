@@ -32,7 +32,10 @@ def processes_with(marker: str) -> list[str]:
     return found
 
 
-def test_the_launcher_serves_health_at_the_printed_url_and_ctrl_c_stops_everything() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_launcher_serves_health_at_the_printed_url_and_a_stop_signal_leaves_nothing(
+    stop_signal: signal.Signals,
+) -> None:
     marker = uuid.uuid4().hex
     env = {**os.environ, MARKER: marker, "PYTHONUNBUFFERED": "1"}
     for name in ("RAY_ADDRESS", "OP_REDIS_URL", "OP_DYNAMODB_ENDPOINT_URL", "OP_USE_AWS"):
@@ -60,7 +63,7 @@ def test_the_launcher_serves_health_at_the_printed_url_and_ctrl_c_stops_everythi
 
         health = httpx.get(health_url, timeout=10)
 
-        launcher.send_signal(signal.SIGINT)
+        launcher.send_signal(stop_signal)
         rest, _ = launcher.communicate(timeout=120)
     finally:
         if launcher.poll() is None:
