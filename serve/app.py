@@ -59,11 +59,8 @@ def build_app(args: dict[str, Any]) -> Application:
     and shipped to every replica.
     """
     settings = Settings(**args)
-    # The replica count is not part of the replicas' arguments: changing it scales in place
-    # instead of restarting every replica.
-    replica_settings = settings.model_dump(mode="json", exclude={"ingress_replicas"})
     deployment: Any = Gateway
     app: Application = deployment.options(num_replicas=settings.ingress_replicas).bind(
-        replica_settings
+        settings.model_dump(mode="json")
     )
     return app

@@ -152,19 +152,21 @@ class LedgerService:
         projection = project(record, after)
         try:
             await self._store.apply_projection(projection)
+            projected = True
         except Exception:
             log.exception("projection of %s#%d failed; will repair", user.username, record.seq)
             user.account = None
             self.needs_repair.add(user.username)
+            projected = False
         await self._refresh_cache(projection)
-        if user.account is not None and after.version % self._policy.snapshot_every == 0:
+        if projected and after.version % self._policy.snapshot_every == 0:
             await self._snapshot(user, after)
 
     async def _snapshot(self, user: UserAccount, after: Account) -> None:
         """Save a snapshot; a failure only means a longer replay on the next activation."""
         user.receipts = self._live_receipts(user)
         try:
-            await self._store.save_snapshot(Snapshot(after, dict(user.receipts)))
+            await self._store.save_snapshot(Snapshot(after, user.receipts))
         except Exception:
             log.exception("snapshot of %s at %d failed", user.username, after.version)
 

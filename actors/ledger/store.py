@@ -30,7 +30,8 @@ class LedgerStore(Protocol):
         """The newest snapshot of the user's account, if any."""
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        """Store a snapshot unless a newer one exists."""
+        """Store a snapshot unless a newer one exists, as it is now (the caller keeps adding
+        receipts to its own dict afterwards)."""
 
     async def apply_projection(self, projection: Projection) -> None:
         """Write the read models of one event (idempotent, never moving a version backwards).
