@@ -12,15 +12,15 @@ from typing import Any
 
 import ray
 
+from actors.cache.read_cache import RedisReadCache
 from actors.config import LedgerConfig, dynamodb_client
 from actors.domain.commands import Command
-from actors.ledger.blocking import BlockingRunner
-from actors.ledger.cache import RedisReadCache
-from actors.ledger.dynamo import DynamoLedgerStore
 from actors.ledger.maintenance import Maintenance
 from actors.ledger.records import EventRecord, Outcome
 from actors.ledger.service import LedgerPolicy, LedgerService
 from actors.routing import shard_name
+from actors.store.blocking import BlockingRunner
+from actors.store.dynamo import DynamoLedgerStore
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)  # type: ignore[call-overload]

@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from actors.ledger import keys
-from actors.ledger.dynamo_schema import ensure_table
+from actors.store import keys
+from actors.store.schema import ensure_table
 
 
 def load_assets() -> list[dict[str, Any]]:

@@ -15,12 +15,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.domain.errors import DailyLimitExceededError, DomainError, InsufficientFundsError
-from actors.ledger.errors import (
-    IdempotencyKeyReusedError,
-    RequestInFlightError,
-    StoreUnavailableError,
-    UserExistsError,
-)
+from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError, UserExistsError
+from actors.store.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.cache.read_cache import RedisReadCache
 from actors.config import dynamodb_client
-from actors.ledger.blocking import BlockingRunner
-from actors.ledger.cache import RedisReadCache
-from actors.ledger.dynamo import DynamoLedgerStore
 from actors.ledger.reads import LedgerReader
+from actors.store.blocking import BlockingRunner
+from actors.store.dynamo import DynamoLedgerStore
 from actors.users.store import DynamoUserStore, UserStore
 from serve.cursors import CursorCodec
 from serve.ledger_client import LedgerClient

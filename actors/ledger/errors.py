@@ -27,26 +27,6 @@ class RequestInFlightError(DomainError):
         return "A request with this Idempotency-Key is still in progress; retry shortly."
 
 
-class StoreUnavailableError(DomainError):
-    """The store could not be reached or did not answer in time; the outcome may be unknown."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return "The ledger store is unavailable; retry with the same Idempotency-Key."
-
-
-class SequenceTakenError(Exception):
-    """Another writer already appended this sequence number: reload and decide again."""
-
-    def __init__(self, username: str, seq: int) -> None:
-        super().__init__(username, seq)
-        self.username = username
-        self.seq = seq
-
-
 class UserExistsError(DomainError):
     """The username or the email address is already registered."""
 

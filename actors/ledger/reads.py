@@ -3,16 +3,16 @@ refill the cache with the version read, so a slow reader can never overwrite a n
 
 from __future__ import annotations
 
-from actors.ledger import keys
-from actors.ledger.cache import ReadCache
+from actors.cache.read_cache import ReadCache
 from actors.ledger.records import BalanceView, TransactionPage
-from actors.ledger.store import LedgerStore
 from actors.ledger.views import (
     balance_view_dict,
     balance_view_from_dict,
     transaction_view_dict,
     transaction_view_from_dict,
 )
+from actors.store import keys
+from actors.store.port import LedgerStore
 
 RECENT_WINDOW = 100
 

@@ -14,19 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from actors.cache.read_cache import NullReadCache, ReadCache
 from actors.domain.accounts import Account, CashLimits, apply, decide
 from actors.domain.commands import Command, request_fingerprint
 from actors.domain.errors import DomainError
 from actors.domain.events import Event
-from actors.ledger import keys
-from actors.ledger.cache import NullReadCache, ReadCache
 from actors.ledger.codec import event_from_payload, event_to_payload
-from actors.ledger.errors import (
-    IdempotencyKeyReusedError,
-    RequestInFlightError,
-    SequenceTakenError,
-    StoreUnavailableError,
-)
+from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.projection import TRANSACTION_TYPES, Projection, project
 from actors.ledger.records import (
     EventRecord,
@@ -36,8 +30,10 @@ from actors.ledger.records import (
     Rejection,
     Snapshot,
 )
-from actors.ledger.store import LedgerStore
 from actors.ledger.views import balance_view_dict
+from actors.store import keys
+from actors.store.errors import SequenceTakenError, StoreUnavailableError
+from actors.store.port import LedgerStore
 
 log = logging.getLogger(__name__)
 MAX_DECIDE_ATTEMPTS = 3

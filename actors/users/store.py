@@ -9,9 +9,10 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from actors.ledger import keys
-from actors.ledger.blocking import BlockingRunner
-from actors.ledger.errors import StoreUnavailableError, UserExistsError
+from actors.ledger.errors import UserExistsError
+from actors.store import keys
+from actors.store.blocking import BlockingRunner
+from actors.store.errors import StoreUnavailableError
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from actors.ledger.blocking import BlockingRunner
-from actors.ledger.dynamo import DynamoLedgerStore
-from actors.ledger.dynamo_schema import ensure_table
-from actors.ledger.store import InMemoryLedgerStore, LedgerStore
+from actors.store.blocking import BlockingRunner
+from actors.store.dynamo import DynamoLedgerStore
+from actors.store.memory import InMemoryLedgerStore
+from actors.store.port import LedgerStore
+from actors.store.schema import ensure_table
 from actors.users.store import DynamoUserStore, InMemoryUserStore, UserStore
 from cluster.processes import free_port, moto_server
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.ledger.breaker import CircuitBreaker
-from actors.ledger.cache import RedisReadCache
+from actors.cache.breaker import CircuitBreaker
+from actors.cache.read_cache import RedisReadCache
 from cluster.processes import ChildProcess, free_port, redis_server
 
 pytestmark = pytest.mark.skipif(

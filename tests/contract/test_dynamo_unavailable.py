@@ -12,11 +12,11 @@ import pytest
 from botocore.config import Config
 
 from actors.domain.commands import Deposit
-from actors.ledger.blocking import BlockingRunner
-from actors.ledger.dynamo import DynamoLedgerStore
-from actors.ledger.errors import StoreUnavailableError
 from actors.ledger.records import Rejection
 from actors.ledger.service import LedgerService
+from actors.store.blocking import BlockingRunner
+from actors.store.dynamo import DynamoLedgerStore
+from actors.store.errors import StoreUnavailableError
 from actors.users.store import DynamoUserStore
 from cluster.processes import free_port
 from tests.contract.conftest import REGION, run

@@ -12,14 +12,14 @@ import pytest
 from actors.domain.accounts import Account, DailyTotals, apply
 from actors.domain.commands import Deposit, Withdraw
 from actors.domain.events import Deposited
-from actors.ledger.blocking import BlockingRunner
 from actors.ledger.codec import event_from_payload, event_to_payload
-from actors.ledger.dynamo import DynamoLedgerStore
-from actors.ledger.errors import SequenceTakenError
 from actors.ledger.projection import Projection, project
 from actors.ledger.records import BalanceView, EventRecord, Receipt, Snapshot, TransactionView
 from actors.ledger.service import LedgerPolicy, LedgerService
-from actors.ledger.store import LedgerStore
+from actors.store.blocking import BlockingRunner
+from actors.store.dynamo import DynamoLedgerStore
+from actors.store.errors import SequenceTakenError
+from actors.store.port import LedgerStore
 from tests.contract.conftest import run
 
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

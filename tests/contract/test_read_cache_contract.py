@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from actors.ledger.cache import ReadCache, RedisReadCache
+from actors.cache.read_cache import ReadCache, RedisReadCache
 from cluster.processes import free_port, redis_server
 from tests.contract.conftest import run
 from tests.unit.doubles import VersionedCache

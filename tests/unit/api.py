@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import httpx
 from argon2 import PasswordHasher
 
-from actors.ledger.blocking import BlockingRunner
 from actors.ledger.reads import LedgerReader
 from actors.ledger.service import LedgerPolicy, LedgerService
-from actors.ledger.store import InMemoryLedgerStore
+from actors.store.blocking import BlockingRunner
+from actors.store.memory import InMemoryLedgerStore
 from actors.users.store import InMemoryUserStore
 from serve.app import create_api
 from serve.cursors import CursorCodec

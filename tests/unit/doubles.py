@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from actors.domain.commands import Command
-from actors.ledger.errors import SequenceTakenError
 from actors.ledger.records import EventRecord, JsonDict, Outcome
 from actors.ledger.service import LedgerService
-from actors.ledger.store import InMemoryLedgerStore
+from actors.store.errors import SequenceTakenError
+from actors.store.memory import InMemoryLedgerStore
 
 START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

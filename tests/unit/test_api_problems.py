@@ -14,13 +14,9 @@ from actors.domain.errors import (
     InsufficientFundsError,
     InvalidAmountError,
 )
-from actors.ledger.errors import (
-    IdempotencyKeyReusedError,
-    RequestInFlightError,
-    StoreUnavailableError,
-    UserExistsError,
-)
+from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError, UserExistsError
 from actors.ledger.records import Outcome, Rejection
+from actors.store.errors import StoreUnavailableError
 from serve.problems import Problem, problem_for
 from tests.unit.api import Api, build_api, close_api
 from tests.unit.test_api_auth import assert_problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.ledger.breaker import CircuitBreaker
+from actors.cache.breaker import CircuitBreaker
 
 
 @dataclass

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from actors.ledger import dynamo_schema, keys
-from actors.ledger.blocking import BlockingRunner
 from actors.ledger.codec import receipt_to_dict
-from actors.ledger.dynamo import DynamoLedgerStore
-from actors.ledger.dynamo_schema import TTL_ATTRIBUTE, ensure_table
 from actors.ledger.records import Receipt
+from actors.store import keys, schema
+from actors.store.blocking import BlockingRunner
+from actors.store.dynamo import DynamoLedgerStore
+from actors.store.schema import TTL_ATTRIBUTE, ensure_table
 
 
 def event_item(seq: int) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class TableClient:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     naps: list[float] = []
-    monkeypatch.setattr(dynamo_schema.time, "sleep", naps.append)
+    monkeypatch.setattr(schema.time, "sleep", naps.append)
     return naps
 
 

@@ -14,13 +14,8 @@ from actors.domain.errors import (
     InsufficientFundsError,
     InvalidAmountError,
 )
-from actors.ledger.errors import (
-    IdempotencyKeyReusedError,
-    RequestInFlightError,
-    SequenceTakenError,
-    StoreUnavailableError,
-    UserExistsError,
-)
+from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError, UserExistsError
+from actors.store.errors import SequenceTakenError, StoreUnavailableError
 
 ERRORS: list[tuple[Exception, dict[str, object]]] = [
     (DomainError("refused"), {}),

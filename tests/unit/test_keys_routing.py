@@ -9,8 +9,8 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.ledger import keys
 from actors.routing import shard_index, shard_name
+from actors.store import keys
 
 sequence_numbers = st.integers(min_value=0, max_value=10**keys.SEQ_WIDTH - 1)
 

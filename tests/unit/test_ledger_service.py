@@ -17,16 +17,13 @@ from hypothesis import strategies as st
 from actors.domain.accounts import Account, CashLimits, apply
 from actors.domain.commands import Command, Deposit, Withdraw
 from actors.domain.errors import DailyLimitExceededError, InsufficientFundsError
-from actors.ledger import keys
 from actors.ledger.codec import event_from_payload
-from actors.ledger.errors import (
-    IdempotencyKeyReusedError,
-    RequestInFlightError,
-    StoreUnavailableError,
-)
+from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.records import EventRecord, Outcome, Receipt, Rejection, Snapshot
 from actors.ledger.service import LedgerPolicy, LedgerService
-from actors.ledger.store import InMemoryLedgerStore
+from actors.store import keys
+from actors.store.errors import StoreUnavailableError
+from actors.store.memory import InMemoryLedgerStore
 from tests.unit.doubles import AlwaysTakenStore, Clock, GatedStore, VersionedCache
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from actors.domain.commands import Deposit
 from actors.ledger.maintenance import Maintenance
 from actors.ledger.service import LedgerPolicy, LedgerService
-from actors.ledger.store import InMemoryLedgerStore
+from actors.store.memory import InMemoryLedgerStore
 from tests.unit.doubles import Clock, VersionedCache
 
 

@@ -11,15 +11,15 @@ from typing import Any, TypeVar
 
 import pytest
 
+from actors.cache.read_cache import NullReadCache
 from actors.domain.commands import Deposit
-from actors.ledger import keys
-from actors.ledger.cache import NullReadCache
 from actors.ledger.projection import Projection
 from actors.ledger.reads import RECENT_WINDOW, LedgerReader
 from actors.ledger.records import BalanceView, TransactionPage, TransactionView
 from actors.ledger.service import LedgerService
-from actors.ledger.store import InMemoryLedgerStore
 from actors.ledger.views import balance_view_dict
+from actors.store import keys
+from actors.store.memory import InMemoryLedgerStore
 from tests.unit.doubles import Clock, VersionedCache
 
 T = TypeVar("T")

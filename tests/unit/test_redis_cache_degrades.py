@@ -9,8 +9,8 @@ import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from actors.ledger.breaker import CircuitBreaker
-from actors.ledger.cache import RedisReadCache
+from actors.cache.breaker import CircuitBreaker
+from actors.cache.read_cache import RedisReadCache
 from cluster.processes import free_port
 
 T = TypeVar("T")

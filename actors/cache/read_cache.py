@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
-from actors.ledger.breaker import CircuitBreaker
+from actors.cache.breaker import CircuitBreaker
 from actors.ledger.records import JsonDict
 
 log = logging.getLogger(__name__)

@@ -11,15 +11,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from actors.ledger import keys
-from actors.ledger.blocking import BlockingRunner
 from actors.ledger.codec import (
     account_from_dict,
     account_to_dict,
     receipt_from_dict,
     receipt_to_dict,
 )
-from actors.ledger.errors import SequenceTakenError, StoreUnavailableError
 from actors.ledger.projection import Projection
 from actors.ledger.records import (
     BalanceView,
@@ -28,6 +25,9 @@ from actors.ledger.records import (
     TransactionPage,
     TransactionView,
 )
+from actors.store import keys
+from actors.store.blocking import BlockingRunner
+from actors.store.errors import SequenceTakenError, StoreUnavailableError
 
 NEWER_VERSION_ONLY = "attribute_not_exists(PK) OR #v < :v"
 # A receipt takes about 110 bytes compressed (300 with a random 255-character key): keep the

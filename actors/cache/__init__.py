@@ -1,0 +1,1 @@
+"""Redis: the read cache and its circuit breaker."""

@@ -1,0 +1,1 @@
+"""Prices: the catalogue, the price feed actor and its sources."""

@@ -1,0 +1,1 @@
+"""DynamoDB: keys, table schema, items, the store port and its adapters."""
