@@ -1,67 +1,102 @@
 """``LedgerShard``: the Ray actor hosting many ``UserAccount`` virtual actors.
 
 A thin shell around ``LedgerService``: it builds the adapters in ``__init__`` (never at import),
-shields each operation from cancellation, and runs the ``Maintenance`` loop in the background.
+shields each operation from cancellation, keeps a ``PriceBook`` of the feed's quotes, and runs
+the ``Maintenance`` loop in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import ray
 
 from actors.cache.read_cache import RedisReadCache
-from actors.config import LedgerConfig, dynamodb_client
 from actors.domain.commands import Command
+from actors.domain.errors import InvalidOrderError
 from actors.ledger.maintenance import Maintenance
-from actors.ledger.records import EventRecord, Outcome
-from actors.ledger.service import LedgerPolicy, LedgerService
+from actors.ledger.results import Outcome
+from actors.ledger.service import LedgerService
+from actors.market.book import PriceBook
+from actors.market.feed import price_feed_handle
 from actors.routing import shard_name
+from actors.settings import LedgerSettings, dynamodb_client
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
+from actors.store.memory import InMemoryLedgerStore
+from actors.store.port import LedgerStore
+from actors.store.records import EventRecord
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)  # type: ignore[call-overload]
 class LedgerShard:
     """One shard of the ledger; users are placed on it by ``actors.routing.shard_index``."""
 
-    def __init__(self, config: LedgerConfig) -> None:
-        self._config = config
-        store = DynamoLedgerStore(
-            dynamodb_client(config), config.table_name, BlockingRunner(config.io_threads, "ddb")
+    def __init__(self, settings: LedgerSettings) -> None:
+        self._settings = settings
+        store: LedgerStore = (
+            InMemoryLedgerStore()
+            if settings.ledger_store == "memory"
+            else DynamoLedgerStore(
+                dynamodb_client(settings),
+                settings.table_name,
+                BlockingRunner(settings.io_threads, "ddb"),
+            )
         )
         cache = RedisReadCache(
-            config.redis_url,
-            config.cache_ttl_s,
-            config.redis_timeout_s,
+            settings.redis_url,
+            settings.cache_ttl_s,
+            settings.cache_write_timeout_s,
             remember_missed_writes=True,
         )
         self._cache = cache
-        policy = LedgerPolicy(
-            config.limits, config.snapshot_every, idle_timeout_s=config.idle_timeout_s
-        )
-        self._service = LedgerService(store, cache, policy)
+        self._feed: Any = None
+        self._prices = PriceBook.from_settings(self._latest_quotes, settings)
+        self._service = LedgerService(store, cache, settings, prices=self._price)
         self._maintenance = Maintenance(self._service, cache)
         self._maintenance_task: asyncio.Task[None] | None = None
 
+    async def _latest_quotes(self) -> Any:
+        if self._feed is None:
+            self._feed = price_feed_handle(self._settings)
+        try:
+            return await self._feed.latest.remote()
+        except Exception:
+            self._feed = None  # killed for good: get or create it anew next time
+            raise
+
+    def _price(self, asset_id: str, now: datetime) -> Decimal:
+        known = self._prices.quotes
+        if known and asset_id not in known:  # the feed answers, and does not trade it
+            raise InvalidOrderError("asset_id", f"No asset {asset_id} is traded here.")
+        return self._prices.quote(asset_id, now).price
+
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         """Run one command for one user (see ``LedgerService.execute``)."""
-        self._start_maintenance()
+        self._start_background()
         return await asyncio.shield(self._service.execute(username, command, idempotency_key))
 
     async def ping(self) -> dict[str, Any]:
-        """Liveness and size: the pid, active users, cache writes Redis has not received."""
+        """Liveness and size: the pid, active users, the projection backlog, cache writes
+        Redis has not received."""
+        self._start_background()
         return {
             "pid": os.getpid(),
-            "active_users": len(self._service.users),
+            **self._service.stats(),
             "missed_cache_writes": self._cache.missed_writes,
         }
 
+    async def flush(self) -> None:
+        """Wait until every read model of the operations answered so far is written."""
+        await self._service.flush()
+
     async def crash_after_next_commit(self) -> None:
         """Test hook: exit the process right after the next commit, before its read models."""
-        if not self._config.allow_fault_injection:
+        if not self._settings.allow_fault_injection:
             raise PermissionError("fault injection is disabled (OP_ALLOW_FAULT_INJECTION)")
 
         def crash(_: EventRecord) -> None:
@@ -69,20 +104,21 @@ class LedgerShard:
 
         self._service.after_commit_hook = crash
 
-    def _start_maintenance(self) -> None:
+    def _start_background(self) -> None:
+        self._prices.start()
         if self._maintenance_task is None:
             loop = asyncio.get_running_loop()
             self._maintenance_task = loop.create_task(self._maintenance.run_forever())
 
 
-def shard_handles(config: LedgerConfig) -> list[Any]:
+def shard_handles(settings: LedgerSettings) -> list[Any]:
     """Handles to all shards, creating any that do not exist yet (safe to race)."""
     return [
         LedgerShard.options(  # type: ignore[attr-defined]
             name=shard_name(i),
-            namespace=config.namespace,
+            namespace=settings.namespace,
             lifetime="detached",
             get_if_exists=True,
-        ).remote(config)
-        for i in range(config.shard_count)
+        ).remote(settings)
+        for i in range(settings.shard_count)
     ]

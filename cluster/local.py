@@ -99,6 +99,7 @@ class LocalStack:
         self._prepare_table()
         self._start_ray()
         self.deploy()
+        self.start_price_feed()
 
     def _start_stores(self) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -124,11 +125,11 @@ class LocalStack:
         child.start()
 
     def _prepare_table(self) -> None:
-        from actors.config import dynamodb_client
+        from actors.settings import dynamodb_client
         from serve.settings import Settings
 
         settings = Settings(**self.settings)
-        self._say(prepare_summary(dynamodb_client(settings.ledger_config()), settings.table_name))
+        self._say(prepare_summary(dynamodb_client(settings), settings.table_name))
 
     def _proxy_environment(self) -> dict[str, str]:
         hap = self.run_dir / "h"
@@ -187,6 +188,18 @@ class LocalStack:
         self.settings.update(overrides)
         self._say(f"deploying the Serve application ({self.options.proxy} proxy)")
         serve.run(build_app(self.settings), name=APP_NAME, route_prefix="/")
+
+    def start_price_feed(self) -> None:
+        """Make sure the cluster's price feed exists and ticks (detached: one per cluster)."""
+        import ray
+
+        from actors.market.feed import price_feed_handle
+        from actors.settings import LedgerSettings
+
+        feed = price_feed_handle(LedgerSettings(**self.settings))
+        ray.get(feed.start.remote(), timeout=60)
+        quotes = ray.get(feed.latest.remote(), timeout=60)
+        self._say(f"price feed ticking: {len(quotes)} assets")
 
     def stop(self) -> None:
         """Stop Ray (if we started it), HAProxy, and every child process. Idempotent."""

@@ -12,10 +12,10 @@ from typing import Any
 
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
-from actors.config import LedgerConfig
 from actors.domain.commands import Command
-from actors.ledger.records import Outcome
+from actors.ledger.results import Outcome
 from actors.routing import shard_index
+from actors.settings import LedgerSettings
 from actors.shard import shard_handles
 from serve.problems import unavailable
 
@@ -27,7 +27,7 @@ MAX_BACKOFF_S = 1.0
 class LedgerClient:
     """The ingress side of the write path."""
 
-    def __init__(self, config: LedgerConfig, timeout_s: float) -> None:
+    def __init__(self, config: LedgerSettings, timeout_s: float) -> None:
         self._config = config
         self._timeout_s = timeout_s
         self._handles: list[Any] | None = None

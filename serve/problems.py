@@ -6,6 +6,7 @@ Anything not in the table is a bug and answers 500 ``internal_error`` without de
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from actors.domain.errors import DailyLimitExceededError, DomainError, InsufficientFundsError
+from actors.domain.errors import (
+    DailyLimitExceededError,
+    DomainError,
+    InsufficientFundsError,
+    InsufficientHoldingsError,
+    InvalidAmountError,
+    InvalidOrderError,
+    OrderRejectedError,
+)
 from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError, UserExistsError
+from actors.ledger.results import Failed, Refused
+from actors.market.errors import CatalogueUnavailableError, PriceUnavailableError
 from actors.store.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -47,29 +58,59 @@ class Mapping:
     code: str
     title: str
     headers: tuple[tuple[str, str], ...] = ()
+    field: str | None = None  # a field problem: listed in ``errors`` (422)
+    generic_detail: bool = False  # the title is the detail (never an internal reason)
 
 
-DOMAIN_PROBLEMS: dict[type[DomainError], Mapping] = {
+PROBLEMS: dict[type[Exception], Mapping] = {
     InsufficientFundsError: Mapping(409, "insufficient_funds", "Insufficient funds"),
+    InsufficientHoldingsError: Mapping(409, "insufficient_holdings", "Insufficient holdings"),
     DailyLimitExceededError: Mapping(409, "conflict", "Daily limit exceeded"),
+    OrderRejectedError: Mapping(
+        422, "validation_error", "Order outside the limits", field="quantity"
+    ),
+    InvalidOrderError: Mapping(422, "validation_error", "Validation failed", field="order"),
+    InvalidAmountError: Mapping(422, "validation_error", "Validation failed", field="amount"),
     UserExistsError: Mapping(409, "resource_already_exists", "Already registered"),
     RequestInFlightError: Mapping(409, "conflict", "Request in progress"),
     IdempotencyKeyReusedError: Mapping(422, "idempotency_key_reused", "Idempotency key reused"),
+    PriceUnavailableError: Mapping(503, "service_unavailable", "Price unavailable"),
+    CatalogueUnavailableError: Mapping(
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        (("Retry-After", "1"),),
+        generic_detail=True,
+    ),
     StoreUnavailableError: Mapping(
-        503, "service_unavailable", "Service unavailable", (("Retry-After", "1"),)
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        (("Retry-After", "1"),),
+        generic_detail=True,
     ),
 }
 
 
-def problem_for(error: DomainError) -> Problem:
-    """The problem a domain or ledger error is answered with."""
-    for error_type, mapping in DOMAIN_PROBLEMS.items():
+def problem_for(error: Exception) -> Problem:
+    """The problem a refusal, a bad input or a ledger failure is answered with (one table)."""
+    for error_type, mapping in PROBLEMS.items():
         if isinstance(error, error_type):
-            detail = mapping.title if isinstance(error, StoreUnavailableError) else str(error)
-            return Problem(
-                mapping.status, mapping.code, mapping.title, detail, headers=dict(mapping.headers)
-            )
+            detail = mapping.title if mapping.generic_detail else str(error)
+            headers = dict(mapping.headers)
+            retry_after = getattr(error, "retry_after_s", None)
+            if retry_after is not None:
+                headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+            errors = None
+            if mapping.field is not None:
+                errors = [{"field": getattr(error, "field", mapping.field), "message": detail}]
+            return Problem(mapping.status, mapping.code, mapping.title, detail, errors, headers)
     raise error
+
+
+def problem_for_outcome(outcome: Refused | Failed) -> Problem:
+    """The problem a refused or failed operation is answered with."""
+    return problem_for(outcome.error)
 
 
 def unavailable(detail: str) -> Problem:
@@ -124,9 +165,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc)
 
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _mapped(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, problem_for(exc))
+
+    # Refusals, and the failures a read path raises (store or catalogue unreachable): each by
+    # the one table, never a 500.
+    handled: set[type[Exception]] = {DomainError, *PROBLEMS}
+    for error_type in handled:
+        app.add_exception_handler(error_type, _mapped)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from actors.cache.read_cache import RedisReadCache
-from actors.config import dynamodb_client
 from actors.ledger.reads import LedgerReader
+from actors.market.catalogue import DynamoCatalogue
+from actors.market.feed import FeedClient
+from actors.market.reader import MarketReader
+from actors.market.store import RedisPriceStore
+from actors.settings import dynamodb_client
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
 from actors.users.store import DynamoUserStore, UserStore
@@ -30,11 +35,12 @@ class Runtime:
     cursors: CursorCodec
     store: DynamoLedgerStore
     cpu: BlockingRunner
+    market: MarketReader = field(default_factory=MarketReader.empty)
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Connect to DynamoDB, Redis and the shards as configured."""
-    config = settings.ledger_config()
+    config = settings.ledger_settings()
     client = dynamodb_client(config)
     runner = BlockingRunner(settings.io_threads, "ingress-io")
     store = DynamoLedgerStore(client, settings.table_name, runner)
@@ -55,4 +61,28 @@ def build_runtime(settings: Settings) -> Runtime:
         cursors=CursorCodec(settings.jwt_secret),
         store=store,
         cpu=BlockingRunner(2, "ingress-cpu"),
+        market=build_market(config, client, runner),
+    )
+
+
+class MarketConnection(Protocol):
+    """Where the market's data is (the actors' settings have all of it)."""
+
+    @property
+    def redis_url(self) -> str: ...
+    @property
+    def redis_timeout_s(self) -> float: ...
+    @property
+    def table_name(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+
+
+def build_market(where: MarketConnection, client: Any, runner: BlockingRunner) -> MarketReader:
+    """The inventory's read path: prices from Redis (the feed actor when Redis has none), the
+    catalogue from Redis or the table, cached in the replica."""
+    return MarketReader(
+        RedisPriceStore(where.redis_url, where.redis_timeout_s),
+        DynamoCatalogue(client, where.table_name, runner).load,
+        FeedClient(where.namespace).latest,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -155,6 +155,7 @@ class TransactionPublic(BaseModel):
     balance_after: str
     status: str
     created_at: str
+    order_id: str | None = None
 
 
 class TransactionsPublic(BaseModel):
@@ -174,3 +175,98 @@ class HealthPublic(BaseModel):
 class ReadinessPublic(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,8})?$"}, {"type": "number"}],
+            "description": "A decimal string or an exact JSON number; 8 places at most.",
+            "examples": ["0.5"],
+        }
+    ),
+]
+ClientOrderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+AssetId = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class OrderCreate(Strict):
+    order_type: Literal["market_buy", "market_sell"]
+    asset_id: AssetId
+    quantity: Quantity
+    price: Quantity | None = None
+    client_order_id: ClientOrderId | None = None
+
+
+class OrderPublic(BaseModel):
+    order_id: str
+    client_order_id: str | None
+    order_type: str
+    asset_id: str
+    quantity: str
+    price: str
+    status: str
+    filled_price: str | None
+    total_amount: str | None
+    created_at: str
+    updated_at: str
+
+
+class OrderEnvelope(BaseModel):
+    data: OrderPublic
+
+
+class OrdersPublic(BaseModel):
+    data: list[OrderPublic]
+    has_more: bool
+    next_cursor: str | None
+
+
+class HoldingPublic(BaseModel):
+    asset_id: str
+    asset_name: str | None
+    quantity: str
+    available_quantity: str
+    held_quantity: str
+    average_cost: str
+    current_price: str | None
+    total_value: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class PortfolioAssetPublic(BaseModel):
+    asset_id: str
+    asset_name: str | None
+    quantity: str
+    current_price: str | None
+    market_value: str | None
+    percentage: str | None
+    average_cost: str
+    unrealized_pnl: str | None
+
+
+class PortfolioPublic(BaseModel):
+    cash_balance: str
+    total_value: str
+    assets: list[PortfolioAssetPublic]
+
+
+class AssetTransactionPublic(BaseModel):
+    transaction_id: str
+    order_id: str
+    transaction_type: str
+    asset_id: str
+    quantity: str
+    price: str
+    total_amount: str
+    holding_after: str
+    created_at: str
+
+
+class AssetTransactionsPublic(BaseModel):
+    transactions: list[AssetTransactionPublic]
+    has_more: bool
+    next_cursor: str | None

@@ -1,29 +1,23 @@
-"""The cash account and its rules: decide (command to event, or refusal), then apply.
+"""The account and its cash rules: validate, decide (command to event, or refusal), then apply.
 
 ``decide`` never mutates; ``apply`` is the only way state changes, and replaying the event log
-through ``apply`` rebuilds the account exactly.
+through ``apply`` rebuilds the account exactly. Trading rules live in ``actors.domain.trading``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from actors.domain.commands import Command, Deposit
+from actors.domain.commands import Deposit, Withdraw
+from actors.domain.context import Context
 from actors.domain.errors import DailyLimitExceededError, InsufficientFundsError
-from actors.domain.events import Deposited, Event, Withdrew
-from actors.domain.money import ZERO
-
-
-@dataclass(frozen=True)
-class CashLimits:
-    """Per-operation and per-UTC-day limits (the original system's defaults)."""
-
-    min_amount: Decimal = Decimal("0.01")
-    max_amount: Decimal = Decimal("1000000.00")
-    daily_deposit: Decimal = Decimal("10000.00")
-    daily_withdrawal: Decimal = Decimal("5000.00")
+from actors.domain.events import Deposited, Withdrew
+from actors.domain.holdings import Holding
+from actors.domain.limits import CashLimits
+from actors.domain.money import ZERO, cash, check_cash_amount
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,8 @@ class DailyTotals:
 
 @dataclass(frozen=True)
 class Account:
-    """The state of one user's cash: rebuilt from the event log, never trusted from memory alone."""
+    """The state of one user's cash and holdings: rebuilt from the event log, never trusted from
+    memory alone. ``version`` is the sequence number of the last event applied."""
 
     username: str
     balance: Decimal = ZERO
@@ -49,11 +44,25 @@ class Account:
     version: int = 0
     transaction_count: int = 0
     today: DailyTotals = field(default_factory=DailyTotals)
+    holdings: Mapping[str, Holding] = field(default_factory=dict)
 
     @property
     def available(self) -> Decimal:
         """Cash that can be withdrawn or spent now (the balance less what open orders hold)."""
         return self.balance - self.held
+
+    def holding(self, asset_id: str) -> Holding:
+        """The holding of ``asset_id`` (empty when none)."""
+        return self.holdings.get(asset_id) or Holding()
+
+    def with_holding(self, asset_id: str, holding: Holding) -> Account:
+        """The account with ``asset_id``'s holding replaced (dropped when it is empty)."""
+        holdings = dict(self.holdings)
+        if holding.quantity or holding.held:
+            holdings[asset_id] = holding
+        else:
+            holdings.pop(asset_id, None)
+        return replace(self, holdings=holdings)
 
 
 def utc_day(at: datetime) -> str:
@@ -61,27 +70,36 @@ def utc_day(at: datetime) -> str:
     return at.astimezone(UTC).date().isoformat()
 
 
-def decide(
-    account: Account, command: Command, transaction_id: str, at: datetime, limits: CashLimits
-) -> Event:
-    """Decide what a command does to an account.
+def validate_cash(command: Deposit | Withdraw, limits: CashLimits) -> None:
+    """Refuse an amount out of the per-operation range or with more than 2 places (nothing is
+    recorded for such a request: it is bad input, answered 422)."""
+    check_cash_amount(command.amount, limits.min_amount, limits.max_amount)
 
-    Returns:
-        The event to record.
+
+def decide_deposit(account: Account, command: Deposit, ctx: Context) -> Deposited:
+    """A deposit within the day's deposit limit.
 
     Raises:
-        InsufficientFundsError: a withdrawal larger than the available cash.
-        DailyLimitExceededError: the day's deposit or withdrawal total would pass its limit.
+        DailyLimitExceededError: the day's deposits would pass the limit.
     """
-    today = account.today.on(utc_day(at))
-    if isinstance(command, Deposit):
-        ensure_within_daily_limit("deposit", today.deposited, command.amount, limits.daily_deposit)
-        return Deposited(transaction_id, command.amount, account.balance + command.amount, at)
-    ensure_sufficient_funds(account, command.amount)
-    ensure_within_daily_limit(
-        "withdrawal", today.withdrawn, command.amount, limits.daily_withdrawal
-    )
-    return Withdrew(transaction_id, command.amount, account.balance - command.amount, at)
+    today = account.today.on(utc_day(ctx.at))
+    amount, limit = cash(command.amount), ctx.cash_limits.daily_deposit
+    ensure_within_daily_limit("deposit", today.deposited, amount, limit)
+    return Deposited(ctx.new_id(), amount, account.balance + amount, ctx.at)
+
+
+def decide_withdraw(account: Account, command: Withdraw, ctx: Context) -> Withdrew:
+    """A withdrawal of available cash within the day's withdrawal limit.
+
+    Raises:
+        InsufficientFundsError: more than the available cash.
+        DailyLimitExceededError: the day's withdrawals would pass the limit.
+    """
+    today = account.today.on(utc_day(ctx.at))
+    amount, limit = cash(command.amount), ctx.cash_limits.daily_withdrawal
+    ensure_sufficient_funds(account, amount)
+    ensure_within_daily_limit("withdrawal", today.withdrawn, amount, limit)
+    return Withdrew(ctx.new_id(), amount, account.balance - amount, ctx.at)
 
 
 def ensure_sufficient_funds(account: Account, amount: Decimal) -> None:
@@ -96,30 +114,23 @@ def ensure_within_daily_limit(kind: str, used: Decimal, amount: Decimal, limit: 
         raise DailyLimitExceededError(kind, limit, used)
 
 
-def apply(account: Account, event: Event, version: int) -> Account:
-    """The account after ``event``, recorded as sequence number ``version``."""
+def apply_deposited(account: Account, event: Deposited) -> Account:
+    """The account after a deposit."""
     today = account.today.on(utc_day(event.at))
-    if isinstance(event, Deposited):
-        today = replace(today, deposited=today.deposited + event.amount)
-        balance = account.balance + event.amount
-    else:
-        today = replace(today, withdrawn=today.withdrawn + event.amount)
-        balance = account.balance - event.amount
     return replace(
         account,
-        balance=balance,
-        version=version,
+        balance=account.balance + event.amount,
         transaction_count=account.transaction_count + 1,
-        today=today,
+        today=replace(today, deposited=today.deposited + event.amount),
     )
 
 
-__all__ = [
-    "Account",
-    "CashLimits",
-    "DailyTotals",
-    "apply",
-    "decide",
-    "ensure_sufficient_funds",
-    "utc_day",
-]
+def apply_withdrew(account: Account, event: Withdrew) -> Account:
+    """The account after a withdrawal."""
+    today = account.today.on(utc_day(event.at))
+    return replace(
+        account,
+        balance=account.balance - event.amount,
+        transaction_count=account.transaction_count + 1,
+        today=replace(today, withdrawn=today.withdrawn + event.amount),
+    )

@@ -48,3 +48,40 @@ class DailyLimitExceededError(DomainError):
             f"The daily {self.kind} limit of {self.limit} would be exceeded; "
             f"{remaining} remains for today (UTC)."
         )
+
+
+class InsufficientHoldingsError(DomainError):
+    """A sale of more of an asset than the available quantity held."""
+
+    def __init__(self, asset_id: str, requested: Decimal, available: Decimal) -> None:
+        super().__init__(asset_id, requested, available)
+        self.asset_id = asset_id
+        self.requested = requested
+        self.available = available
+
+    def __str__(self) -> str:
+        return f"The available {self.asset_id} holding is smaller than the quantity to sell."
+
+
+class OrderRejectedError(DomainError, ValueError):
+    """An order outside the order limits at the price it would fill at (too large, too small):
+    bad input like ``InvalidOrderError``, only known once the price is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class InvalidOrderError(DomainError, ValueError):
+    """An order whose fields break a rule before any price is known (quantity, places, asset)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.field = field
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason

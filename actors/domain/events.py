@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from actors.domain.commands import Side
+
 
 @dataclass(frozen=True)
 class Deposited:
@@ -31,9 +33,28 @@ class Withdrew:
     kind = "Withdrew"
 
 
-Event = Deposited | Withdrew
+@dataclass(frozen=True)
+class OrderFilled:
+    """A market order executed: ``quantity`` at ``price``; ``amount`` is the cash that moved
+    (the cost of a buy rounded up to the cent, the proceeds of a sale rounded down)."""
 
-EVENT_TYPES: dict[str, type[Deposited] | type[Withdrew]] = {
-    "Deposited": Deposited,
-    "Withdrew": Withdrew,
-}
+    order_id: str
+    client_order_id: str | None
+    side: Side
+    asset_id: str
+    quantity: Decimal
+    price: Decimal
+    amount: Decimal
+    balance_after: Decimal
+    holding_after: Decimal
+    at: datetime
+
+    kind = "OrderFilled"
+
+    @property
+    def order_type(self) -> str:
+        """``market_buy`` or ``market_sell``."""
+        return f"market_{self.side}"
+
+
+Event = Deposited | Withdrew | OrderFilled

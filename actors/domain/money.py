@@ -45,7 +45,17 @@ def parse_cash_amount(value: object, minimum: Decimal, maximum: Decimal) -> Deci
     Raises:
         InvalidAmountError: when the value is not a decimal, out of range or too precise.
     """
-    number = parse_decimal(value)
+    return check_cash_amount(parse_decimal(value), minimum, maximum)
+
+
+def check_cash_amount(number: Decimal, minimum: Decimal, maximum: Decimal) -> Decimal:
+    """Check an exact amount against ``[minimum, maximum]`` and 2 places; return it in cents.
+
+    Raises:
+        InvalidAmountError: when it is out of range or too precise.
+    """
+    if not number.is_finite():
+        raise InvalidAmountError("The amount must be a finite number.")
     if number < minimum or number > maximum:
         raise InvalidAmountError(f"The amount must be between {minimum} and {maximum}.")
     if number != number.quantize(CENT):

@@ -1,11 +1,16 @@
-"""Errors of the ledger's orchestration (as opposed to the money rules' refusals)."""
+"""Errors of the ledger's orchestration (as opposed to the money rules' refusals): a channel of
+their own, ``LedgerError``, never a ``DomainError``."""
 
 from __future__ import annotations
 
 from actors.domain.errors import DomainError
 
 
-class IdempotencyKeyReusedError(DomainError):
+class LedgerError(Exception):
+    """A request the ledger could not run; nothing was recorded."""
+
+
+class IdempotencyKeyReusedError(LedgerError):
     """The same Idempotency-Key was sent with a different request body."""
 
     def __init__(self, key: str) -> None:
@@ -16,7 +21,7 @@ class IdempotencyKeyReusedError(DomainError):
         return "This Idempotency-Key was already used with a different request; use a new key."
 
 
-class RequestInFlightError(DomainError):
+class RequestInFlightError(LedgerError):
     """A request with this Idempotency-Key is still being processed."""
 
     def __init__(self, key: str) -> None:

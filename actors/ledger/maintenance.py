@@ -1,5 +1,5 @@
 """A shard's background upkeep: re-send cache writes Redis missed (so a returning Redis serves
-nothing stale), repair read models whose projection failed, and passivate idle users."""
+nothing stale) and passivate idle users (the projector retries failed read-model writes itself)."""
 
 from __future__ import annotations
 
@@ -49,8 +49,6 @@ class Maintenance:
         """One round of upkeep."""
         if self._cache.missed_writes:
             await self._cache.flush_missed()
-        if self._service.needs_repair:
-            await self._service.repair_pending()
         if self._clock() - self._last_passivation >= self._passivation_every_s:
             self._service.passivate_idle()
             self._last_passivation = self._clock()

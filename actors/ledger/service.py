@@ -1,42 +1,90 @@
-"""``LedgerService``: load, decide, commit, project, refresh the cache, publish (no Ray here).
+"""``LedgerService``: activate, idempotency, decide, commit, project, passivate (no Ray here).
 
 The Ray shard actor wraps one of these and adds nothing but placement: each user's operations
 run one at a time under the user's lock (its mailbox), in arrival order; users run concurrently.
+An operation answers after exactly one store write, the event (or the refusal) carrying its
+idempotency key; its read models follow behind the reply through the ``Projector``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from actors.cache.read_cache import NullReadCache, ReadCache
-from actors.domain.accounts import Account, CashLimits, apply, decide
+from actors.domain.accounts import Account
 from actors.domain.commands import Command, request_fingerprint
+from actors.domain.context import Context
 from actors.domain.errors import DomainError
-from actors.domain.events import Event
-from actors.ledger.codec import event_from_payload, event_to_payload
 from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
-from actors.ledger.projection import TRANSACTION_TYPES, Projection, project
-from actors.ledger.records import (
-    EventRecord,
-    JsonDict,
-    Outcome,
-    Receipt,
-    Rejection,
-    Snapshot,
+from actors.ledger.projection import Projection, apply_record, project
+from actors.ledger.projector import Projector
+from actors.ledger.results import Committed, Failed, Outcome, Refused
+from actors.market.errors import PriceUnavailableError
+from actors.operations.base import AnyOperation
+from actors.operations.codec import (
+    REFUSED,
+    event_from_payload,
+    event_to_payload,
+    refusal_from_payload,
+    refusal_to_payload,
 )
-from actors.ledger.views import balance_view_dict
+from actors.operations.registry import for_command
+from actors.settings import LedgerSettings
 from actors.store import keys
 from actors.store.errors import SequenceTakenError, StoreUnavailableError
 from actors.store.port import LedgerStore
+from actors.store.records import EventRecord, Snapshot
+from actors.store.views import account_view_dict
 
 log = logging.getLogger(__name__)
 MAX_DECIDE_ATTEMPTS = 3
+PriceSource = Callable[[str, datetime], Decimal]
+NOT_RECORDED = (StoreUnavailableError, PriceUnavailableError)
+INPUT_ERRORS = (ValueError,)  # InvalidAmountError, InvalidOrderError, OrderRejectedError
+
+
+class _TimeOrderedIds:
+    """UUIDv7 ids (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter within the
+    millisecond (method 1 of the RFC), then random bits, so the ids of one process sort in the
+    order they were made even within one millisecond or when the clock steps back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._counter = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            ms = time.time_ns() // 1_000_000
+            if ms <= self._last_ms:
+                ms, self._counter = self._last_ms, self._counter + 1
+                if self._counter > 0xFFF:  # the millisecond is full: borrow the next one
+                    ms, self._counter = ms + 1, 0
+            else:
+                self._counter = 0
+            self._last_ms = ms
+            counter = self._counter
+        tail = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        value = ms << 80 | 0x7 << 76 | counter << 64 | 0x2 << 62 | tail
+        return str(uuid.UUID(int=value))
+
+
+time_ordered_id = _TimeOrderedIds()
+
+
+def no_prices(asset_id: str, now: datetime) -> Decimal:
+    """The price source of a ledger without a feed: every order gets 503."""
+    raise PriceUnavailableError(asset_id, 1.0, "no price feed")
 
 
 @dataclass
@@ -46,24 +94,14 @@ class UserAccount:
     username: str
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     account: Account | None = None
-    receipts: dict[str, Receipt] = field(default_factory=dict)
+    receipts: dict[str, EventRecord] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)
     last_used: float = field(default_factory=time.monotonic)
 
     @property
-    def is_idle(self) -> bool:
-        """No operation running or waiting."""
-        return not self.lock.locked() and not self.in_flight
-
-
-@dataclass(frozen=True)
-class LedgerPolicy:
-    """Tunables of the ledger (limits, snapshots, idempotency retention)."""
-
-    limits: CashLimits = field(default_factory=CashLimits)
-    snapshot_every: int = 50
-    receipts_ttl_s: int = 24 * 3600
-    idle_timeout_s: float = 300.0
+    def is_busy(self) -> bool:
+        """An operation running or waiting."""
+        return self.lock.locked() or bool(self.in_flight)
 
 
 class LedgerService:
@@ -73,39 +111,60 @@ class LedgerService:
         self,
         store: LedgerStore,
         cache: ReadCache | None = None,
-        policy: LedgerPolicy | None = None,
+        settings: LedgerSettings | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_id: Callable[[], str] = time_ordered_id,
+        prices: PriceSource = no_prices,
     ) -> None:
         self._store = store
         self._cache = cache or NullReadCache()
-        self._policy = policy or LedgerPolicy()
+        self._settings = settings or LedgerSettings()
+        self._cash_limits = self._settings.cash_limits
+        self._order_limits = self._settings.order_limits
         self._clock = clock
         self._new_id = new_id
+        self._prices = prices
+        self.projector = Projector(store)
         self.users: dict[str, UserAccount] = {}
         self.after_commit_hook: Callable[[EventRecord], None] | None = None
-        self.needs_repair: set[str] = set()
+
+    def _context(self) -> Context:
+        now = self._clock()
+        return Context(
+            at=now,
+            new_id=self._new_id,
+            cash_limits=self._cash_limits,
+            order_limits=self._order_limits,
+            price=lambda asset_id: self._prices(asset_id, now),
+        )
 
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         """Run one command for ``username``, at most once per idempotency key.
 
         Returns:
-            The receipt (a replay when the key was seen before with the same request), or a
-            rejection: a refusal of the money rules, a reused or in-flight key, or an
-            unavailable store (the outcome is then unknown: retry with the same key).
+            ``Committed`` or ``Refused`` (replayed when the key was seen before with the same
+            request), or ``Failed``: bad input, a reused or in-flight key, or an unavailable
+            store or price (nothing recorded; after a store failure retry with the same key).
         """
+        operation = for_command(command)
+        try:
+            operation.validate(command, self._context())
+        except INPUT_ERRORS as error:
+            return Failed(error)
         user = self.users.setdefault(username, UserAccount(username))
         if idempotency_key in user.in_flight:
-            return Rejection(RequestInFlightError(idempotency_key))
+            return Failed(RequestInFlightError(idempotency_key))
         user.in_flight.add(idempotency_key)
         try:
             async with user.lock:
-                return await self._execute_locked(user, command, idempotency_key)
+                return await self._execute_locked(user, operation, command, idempotency_key)
         finally:
             user.in_flight.discard(idempotency_key)
             user.last_used = time.monotonic()
 
-    async def _execute_locked(self, user: UserAccount, command: Command, key: str) -> Outcome:
+    async def _execute_locked(
+        self, user: UserAccount, operation: AnyOperation, command: Command, key: str
+    ) -> Outcome:
         request_hash = request_fingerprint(command)
         try:
             for _ in range(MAX_DECIDE_ATTEMPTS):
@@ -114,143 +173,133 @@ class LedgerService:
                 if earlier is not None:
                     return _replay(earlier, request_hash)
                 try:
-                    return await self._decide_and_commit(user, account, command, key, request_hash)
+                    return await self._decide_and_commit(
+                        user, account, operation, command, key, request_hash
+                    )
                 except SequenceTakenError:
                     user.account = None  # another writer got there first: reload, decide again
             raise StoreUnavailableError("the event log kept changing under this shard")
-        except StoreUnavailableError as error:
-            user.account = None  # unknown outcome: the next call reloads from the log
-            return Rejection(error)
+        except INPUT_ERRORS as error:
+            return Failed(error)
+        except NOT_RECORDED as error:
+            if isinstance(error, StoreUnavailableError):
+                user.account = None  # unknown outcome: the next call reloads from the log
+            return Failed(error)
 
     async def _decide_and_commit(
-        self, user: UserAccount, account: Account, command: Command, key: str, request_hash: str
+        self,
+        user: UserAccount,
+        account: Account,
+        operation: AnyOperation,
+        command: Command,
+        key: str,
+        request_hash: str,
     ) -> Outcome:
-        now = self._clock()
-        try:
-            event = decide(account, command, self._new_id(), now, self._policy.limits)
-        except DomainError as refusal:
-            return Rejection(refusal)
+        ctx = self._context()
         seq = account.version + 1
-        receipt = Receipt(key, request_hash, 201, _receipt_body(event, seq), now.isoformat())
-        record = EventRecord(user.username, seq, event.kind, event_to_payload(event), receipt)
-        await self._store.append(record)  # the commit point
-        user.account = apply(account, event, seq)
-        user.receipts[key] = receipt
+        result: Outcome
+        try:
+            event = operation.decide(account, command, ctx)
+            event_type, payload = operation.event_name, event_to_payload(event)
+            result = Committed(seq, event)
+        except DomainError as refusal:
+            if isinstance(refusal, INPUT_ERRORS):
+                raise  # bad input, not a refusal: nothing is recorded
+            event_type, payload = REFUSED, refusal_to_payload(refusal)
+            result = Refused(seq, refusal)
+        record = EventRecord(
+            user.username, seq, event_type, payload, key, request_hash, ctx.at.isoformat()
+        )
+        await self._store.append(record)  # the commit point, and the only write before the reply
+        user.account = apply_record(account, record)
+        user.receipts[key] = record
         if self.after_commit_hook is not None:
             self.after_commit_hook(record)
-        await self._after_commit(user, record, user.account)
-        return receipt
+        await self._after_commit(user, record, user.account, operation.live_event, result)
+        return result
 
-    async def _after_commit(self, user: UserAccount, record: EventRecord, after: Account) -> None:
-        """Read models, cache, live event, snapshot. A failure here loses nothing: the event is
-        committed, the cache still shows it, and ``repair_pending`` (or the user's next
-        operation) re-projects it from the log."""
+    async def _after_commit(
+        self,
+        user: UserAccount,
+        record: EventRecord,
+        after: Account,
+        live_event: str,
+        result: Outcome,
+    ) -> None:
+        """Hand the read models to the projector, refresh the cache, publish the live events."""
         projection = project(record, after)
-        try:
-            await self._store.apply_projection(projection)
-            projected = True
-        except Exception:
-            log.exception("projection of %s#%d failed; will repair", user.username, record.seq)
-            user.account = None
-            self.needs_repair.add(user.username)
-            projected = False
+        snapshot = None
+        if after.version % self._settings.snapshot_every == 0:
+            user.receipts = self._live_receipts(user)
+            snapshot = Snapshot(after, dict(user.receipts))
+        self.projector.submit(projection, snapshot)
         await self._refresh_cache(projection)
-        if projected and after.version % self._policy.snapshot_every == 0:
-            await self._snapshot(user, after)
-
-    async def _snapshot(self, user: UserAccount, after: Account) -> None:
-        """Save a snapshot; a failure only means a longer replay on the next activation."""
-        user.receipts = self._live_receipts(user)
-        try:
-            await self._store.save_snapshot(Snapshot(after, user.receipts))
-        except Exception:
-            log.exception("snapshot of %s at %d failed", user.username, after.version)
+        if isinstance(result, Committed):
+            channel = keys.events_channel(user.username)
+            await self._cache.publish(
+                channel, {"type": live_event, "data": event_to_payload(result.event)}
+            )
 
     async def _refresh_cache(self, projection: Projection) -> None:
-        username, balance = projection.username, balance_view_dict(projection.balance)
-        version = projection.balance.version
-        await self._cache.put(keys.balance_cache_key(username), version, balance)
+        username, version = projection.username, projection.account.version
+        view = account_view_dict(projection.account)
+        await self._cache.put(keys.balance_cache_key(username), version, view)
         await self._cache.put(keys.transactions_cache_key(username), version, None)
-        await self._cache.publish(
-            keys.events_channel(username), {"type": "balance", "data": balance}
-        )
+        await self._cache.publish(keys.events_channel(username), {"type": "balance", "data": view})
 
-    def _live_receipts(self, user: UserAccount) -> dict[str, Receipt]:
-        oldest = self._clock().timestamp() - self._policy.receipts_ttl_s
+    def _live_receipts(self, user: UserAccount) -> dict[str, EventRecord]:
+        oldest = self._clock().timestamp() - self._settings.receipts_ttl_s
         receipts = user.receipts.items()
         return {k: r for k, r in receipts if datetime.fromisoformat(r.at).timestamp() >= oldest}
 
     async def _activate(self, user: UserAccount) -> Account:
-        """Load the account from its snapshot and the events after it; repair the read models a
-        crash left behind (events newer than the projection watermark)."""
-        snapshot = await self._store.load_snapshot(user.username)
+        """Load the account from its snapshot and the events after it; hand the projector the
+        read models a crash left behind (events above the explicit watermark)."""
+        snapshot, view = await asyncio.gather(
+            self._store.load_snapshot(user.username), self._store.get_account(user.username)
+        )
         account = snapshot.account if snapshot else Account(user.username)
         receipts = dict(snapshot.receipts) if snapshot else {}
-        events = await self._store.events_after(user.username, account.version)
-        projected_version = await self._projection_watermark(user.username)
+        watermark = view.version if view else 0
+        events = await self._store.events_after(user.username, min(account.version, watermark))
+        missing: Projection | None = None
         for record in events:
-            account = apply(
-                account, event_from_payload(record.event_type, record.payload), record.seq
-            )
-            receipts[record.receipt.idempotency_key] = record.receipt
-            if record.seq > projected_version:
+            if record.seq > account.version:
+                account = apply_record(account, record)
+                receipts[record.idempotency_key] = record
+            if record.seq > watermark:
                 projection = project(record, account)
-                await self._store.apply_projection(projection)
-                await self._refresh_cache(projection)
+                missing = missing.merged(projection) if missing else projection
+        if missing is not None:
+            self.projector.submit(missing)
+            await self._refresh_cache(missing)
         user.account, user.receipts = account, receipts
         return account
 
-    async def _projection_watermark(self, username: str) -> int:
-        """The last event whose read models all exist.
-
-        An event's transaction and balance items are written concurrently, so a crash can leave
-        either without the other; both are written before the next event of the user is decided,
-        so only the newest event can be half projected, and the older of the two versions is a
-        safe place to resume.
-        """
-        balance, newest = await asyncio.gather(
-            self._store.get_balance(username), self._store.list_transactions(username, 1)
-        )
-        balance_version = balance.version if balance else 0
-        transaction_version = newest.items[0].seq if newest.items else 0
-        return min(balance_version, transaction_version)
-
-    async def repair_pending(self) -> int:
-        """Reload (and so re-project) the users whose projection failed, without waiting for
-        their next operation; returns how many still need it."""
-        for username in list(self.needs_repair):
-            user = self.users.setdefault(username, UserAccount(username))
-            async with user.lock:
-                try:
-                    if user.account is None:
-                        await self._activate(user)
-                except Exception:
-                    log.warning("repair of %s failed; will retry", username, exc_info=True)
-                    continue
-            self.needs_repair.discard(username)
-        return len(self.needs_repair)
-
     def passivate_idle(self) -> int:
-        """Drop users idle longer than the policy's timeout; returns how many were dropped."""
-        cutoff = time.monotonic() - self._policy.idle_timeout_s
-        idle = [n for n, u in self.users.items() if u.is_idle and u.last_used < cutoff]
+        """Drop users idle longer than the idle timeout whose read models are all written."""
+        cutoff = time.monotonic() - self._settings.idle_timeout_s
+        idle = [
+            name
+            for name, user in self.users.items()
+            if not user.is_busy and user.last_used < cutoff and not self.projector.has_pending(name)
+        ]
         for name in idle:
             del self.users[name]
         return len(idle)
 
+    async def flush(self) -> None:
+        """Wait until every read model submitted so far is written (tests, shutdown)."""
+        await self.projector.flush()
 
-def _replay(receipt: Receipt, request_hash: str) -> Outcome:
-    if receipt.request_hash != request_hash:
-        return Rejection(IdempotencyKeyReusedError(receipt.idempotency_key))
-    return replace(receipt, replayed=True)
+    def stats(self) -> dict[str, Any]:
+        """Sizes for the shard's ping."""
+        return {"active_users": len(self.users), "projection_backlog": self.projector.backlog}
 
 
-def _receipt_body(event: Event, seq: int) -> JsonDict:
-    return {
-        "transaction_id": event.transaction_id,
-        "transaction_type": TRANSACTION_TYPES[event.kind],
-        "amount": str(event.amount),
-        "balance": str(event.balance_after),
-        "timestamp": event.at.isoformat(),
-        "version": seq,
-    }
+def _replay(record: EventRecord, request_hash: str) -> Outcome:
+    if record.request_hash != request_hash:
+        return Failed(IdempotencyKeyReusedError(record.idempotency_key))
+    if record.event_type == REFUSED:
+        return Refused(record.seq, refusal_from_payload(record.payload), replayed=True)
+    return Committed(record.seq, event_from_payload(record.event_type, record.payload), True)

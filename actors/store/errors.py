@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from actors.domain.errors import DomainError
 
-
-class StoreUnavailableError(DomainError):
+class StoreUnavailableError(Exception):
     """The store could not be reached or did not answer in time; the outcome may be unknown."""
 
     def __init__(self, reason: str) -> None:

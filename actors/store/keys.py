@@ -20,6 +20,21 @@ def transaction_sk(seq: int) -> str:
     return f"TX#{seq:0{SEQ_WIDTH}d}"
 
 
+def order_sk(order_id: str) -> str:
+    """The sort key of one order (order ids are time ordered, so orders sort by creation)."""
+    return f"{ORDER_PREFIX}{order_id}"
+
+
+def asset_transactions_prefix(asset_id: str) -> str:
+    """The sort-key prefix of the user's movements of one asset."""
+    return f"{ASSET_TX_PREFIX}{asset_id}#"
+
+
+def asset_transaction_sk(asset_id: str, seq: int) -> str:
+    """The sort key of the movement of ``asset_id`` recorded by event ``seq``."""
+    return f"{asset_transactions_prefix(asset_id)}{seq:0{SEQ_WIDTH}d}"
+
+
 def seq_of(sort_key: str) -> int:
     """The sequence number in an ``EVENT#`` or ``TX#`` sort key."""
     return int(sort_key.rsplit("#", 1)[1])
@@ -30,6 +45,8 @@ BALANCE_SK = "BALANCE"
 SNAPSHOT_SK = "SNAPSHOT"
 EVENT_PREFIX = "EVENT#"
 TX_PREFIX = "TX#"
+ORDER_PREFIX = "ORDER#"
+ASSET_TX_PREFIX = "ATX#"
 EMAIL_SK = "EMAIL"
 
 
@@ -47,7 +64,7 @@ def asset_pk(asset_id: str) -> str:
 
 
 def balance_cache_key(username: str) -> str:
-    """Redis hash holding the versioned balance view."""
+    """Redis hash holding the versioned account view (cash and holdings)."""
     return f"op:balance:{username}"
 
 

@@ -1,33 +1,41 @@
-"""``InMemoryLedgerStore``: the store in a dict, for fast service tests and the in-memory bench."""
+"""``InMemoryLedgerStore``: the store in dicts, for fast service tests and the in-memory bench."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 
-from actors.ledger.projection import Projection
-from actors.ledger.records import (
-    BalanceView,
+from actors.store.errors import SequenceTakenError
+from actors.store.records import (
+    AccountView,
+    AssetTransactionView,
     EventRecord,
+    OrderFilter,
+    OrderView,
+    Page,
+    ReadModel,
     Snapshot,
-    TransactionPage,
     TransactionView,
 )
-from actors.store.errors import SequenceTakenError
 
 
 class InMemoryLedgerStore:
-    """A ``LedgerStore`` in a dict: the double for service tests and the contract's reference."""
+    """A ``LedgerStore`` in dicts: the double for service tests and the contract's reference."""
 
     def __init__(self) -> None:
         self.events: dict[str, dict[int, EventRecord]] = {}
         self.snapshots: dict[str, Snapshot] = {}
-        self.balances: dict[str, BalanceView] = {}
+        self.accounts: dict[str, AccountView] = {}
         self.transactions: dict[str, dict[int, TransactionView]] = {}
+        self.orders: dict[str, dict[str, OrderView]] = {}
+        self.asset_transactions: dict[str, dict[tuple[str, int], AssetTransactionView]] = {}
         self.fail_next_projection = False
+        self.requests = 0
 
     async def append(self, record: EventRecord) -> None:
         await asyncio.sleep(0)
+        self.requests += 1
         log = self.events.setdefault(record.username, {})
         if record.seq in log:
             raise SequenceTakenError(record.username, record.seq)
@@ -48,23 +56,58 @@ class InMemoryLedgerStore:
                 snapshot, receipts=dict(snapshot.receipts)
             )
 
-    async def apply_projection(self, projection: Projection) -> None:
+    def _fail_if_asked(self) -> None:
         if self.fail_next_projection:
             self.fail_next_projection = False
             raise ConnectionError("injected projection failure")
-        history = self.transactions.setdefault(projection.username, {})
-        history[projection.transaction.seq] = projection.transaction
-        current = self.balances.get(projection.username)
-        if current is None or current.version < projection.balance.version:
-            self.balances[projection.username] = projection.balance
 
-    async def get_balance(self, username: str) -> BalanceView | None:
-        view = self.balances.get(username)
-        return replace(view) if view else None
+    async def write_rows(self, rows: Sequence[tuple[str, ReadModel]]) -> None:
+        await asyncio.sleep(0)
+        self._fail_if_asked()
+        self.requests += (len(rows) + 24) // 25
+        for username, row in rows:
+            if isinstance(row, TransactionView):
+                self.transactions.setdefault(username, {})[row.seq] = row
+            elif isinstance(row, OrderView):
+                self.orders.setdefault(username, {})[row.order_id] = row
+            else:
+                self.asset_transactions.setdefault(username, {})[(row.asset_id, row.seq)] = row
+
+    async def put_account(self, view: AccountView) -> None:
+        await asyncio.sleep(0)
+        self._fail_if_asked()
+        self.requests += 1
+        current = self.accounts.get(view.username)
+        if current is None or current.version < view.version:
+            self.accounts[view.username] = view
+
+    async def get_account(self, username: str) -> AccountView | None:
+        return self.accounts.get(username)
 
     async def list_transactions(
         self, username: str, limit: int, before_seq: int | None = None
-    ) -> TransactionPage:
+    ) -> Page[TransactionView]:
         history = self.transactions.get(username, {})
         seqs = sorted((s for s in history if before_seq is None or s < before_seq), reverse=True)
-        return TransactionPage([history[s] for s in seqs[:limit]], has_more=len(seqs) > limit)
+        return Page([history[s] for s in seqs[:limit]], has_more=len(seqs) > limit)
+
+    async def list_orders(
+        self, username: str, limit: int, after_id: str | None, where: OrderFilter
+    ) -> Page[OrderView]:
+        orders = self.orders.get(username, {})
+        ids = sorted((i for i in orders if after_id is None or i < after_id), reverse=True)
+        matching = [orders[i] for i in ids if where.matches(orders[i])]
+        return Page(matching[:limit], has_more=len(matching) > limit)
+
+    async def get_order(self, username: str, order_id: str) -> OrderView | None:
+        return self.orders.get(username, {}).get(order_id)
+
+    async def list_asset_transactions(
+        self, username: str, asset_id: str, limit: int, before_seq: int | None = None
+    ) -> Page[AssetTransactionView]:
+        moves = self.asset_transactions.get(username, {})
+        seqs = sorted(
+            (s for a, s in moves if a == asset_id and (before_seq is None or s < before_seq)),
+            reverse=True,
+        )
+        return Page([moves[(asset_id, s)] for s in seqs[:limit]], has_more=len(seqs) > limit)

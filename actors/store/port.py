@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from actors.ledger.projection import Projection
-from actors.ledger.records import (
-    BalanceView,
+from actors.store.records import (
+    AccountView,
+    AssetTransactionView,
     EventRecord,
+    OrderFilter,
+    OrderView,
+    Page,
+    ReadModel,
     Snapshot,
-    TransactionPage,
+    TransactionView,
 )
 
 
@@ -17,7 +22,8 @@ class LedgerStore(Protocol):
     """Where the truth lives: the per-user event log, snapshots and read models."""
 
     async def append(self, record: EventRecord) -> None:
-        """Append ``record`` at its sequence number; raise ``SequenceTakenError`` if taken."""
+        """Append ``record`` at its sequence number (the one write before an operation's
+        reply); raise ``SequenceTakenError`` if the number is taken."""
 
     async def events_after(self, username: str, seq: int) -> list[EventRecord]:
         """The user's events with a sequence number above ``seq``, oldest first."""
@@ -29,17 +35,31 @@ class LedgerStore(Protocol):
         """Store a snapshot unless a newer one exists, as it is now (the caller keeps adding
         receipts to its own dict afterwards)."""
 
-    async def apply_projection(self, projection: Projection) -> None:
-        """Write the read models of one event (idempotent, never moving a version backwards).
+    async def write_rows(self, rows: Sequence[tuple[str, ReadModel]]) -> None:
+        """Write history rows of any users, ``(username, row)``, in as few requests as it can
+        (idempotent: a row is fully determined by its event)."""
 
-        The transaction and balance items may be written concurrently: after a failure either
-        may exist without the other.
-        """
+    async def put_account(self, view: AccountView) -> None:
+        """Write the account view unless a newer version is there (the watermark never moves
+        backwards)."""
 
-    async def get_balance(self, username: str) -> BalanceView | None:
-        """The balance read model (strongly consistent)."""
+    async def get_account(self, username: str) -> AccountView | None:
+        """The account view (strongly consistent), None before the first operation."""
 
     async def list_transactions(
         self, username: str, limit: int, before_seq: int | None = None
-    ) -> TransactionPage:
-        """The user's transactions newest first, those below ``before_seq`` when given."""
+    ) -> Page[TransactionView]:
+        """The user's cash transactions newest first, those below ``before_seq`` when given."""
+
+    async def list_orders(
+        self, username: str, limit: int, after_id: str | None, where: OrderFilter
+    ) -> Page[OrderView]:
+        """The user's orders newest first, those older than ``after_id`` when given."""
+
+    async def get_order(self, username: str, order_id: str) -> OrderView | None:
+        """One of the user's orders (None when it is not theirs or does not exist)."""
+
+    async def list_asset_transactions(
+        self, username: str, asset_id: str, limit: int, before_seq: int | None = None
+    ) -> Page[AssetTransactionView]:
+        """The user's movements of one asset newest first."""

@@ -1,68 +1,60 @@
-"""Cash: balance, deposit, withdraw, transaction history."""
+"""Cash: balance, deposit, withdraw, transaction history; and one holding's balance."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from actors.domain.commands import Command, Deposit, Withdraw
-from actors.domain.errors import InvalidAmountError
-from actors.domain.money import ZERO, cash, parse_cash_amount
-from actors.ledger.records import Rejection, TransactionView
+from actors.domain.commands import Deposit, Withdraw
+from actors.domain.events import Deposited, Withdrew
+from actors.domain.money import cash
+from actors.store.records import TransactionView
 from serve.bodies import ExactJSONRoute
 from serve.deps import CurrentUser, IdempotencyKey, RuntimeDep
-from serve.problems import Problem, problem_for
+from serve.outcomes import committed_or_raise, created
+from serve.pricing import holding_public, prices_of
+from serve.problems import Problem
 from serve.schemas import (
     AmountRequest,
     BalanceChangePublic,
     BalancePublic,
+    HoldingPublic,
     TransactionPublic,
     TransactionsPublic,
 )
 
 router = APIRouter(prefix="/api/v1/balance", tags=["balance"], route_class=ExactJSONRoute)
-MESSAGES = {"DEPOSIT": "Deposit completed", "WITHDRAW": "Withdrawal completed"}
+MESSAGES = {Deposited: "Deposit completed", Withdrew: "Withdrawal completed"}
+NOT_FOUND = Problem(404, "resource_not_found", "Not found", "No such holding.")
 
 
 @router.get("")
 async def balance(username: CurrentUser, runtime: RuntimeDep) -> BalancePublic:
     """The caller's cash: total, available (not held by open orders) and held."""
-    view = await runtime.reader.balance(username)
-    total, held = (view.balance, view.held) if view else (ZERO, ZERO)
+    view = await runtime.reader.account(username)
     return BalancePublic(
-        current_balance=str(cash(total)),
-        available_balance=str(cash(total - held)),
-        held_balance=str(cash(held)),
-        updated_at=view.updated_at if view else None,
+        current_balance=str(cash(view.balance)),
+        available_balance=str(cash(view.balance - view.held)),
+        held_balance=str(cash(view.held)),
+        updated_at=view.updated_at,
     )
 
 
-def _amount(runtime: RuntimeDep, value: Decimal) -> Decimal:
-    limits = runtime.settings.limits
-    try:
-        return parse_cash_amount(value, limits.min_amount, limits.max_amount)
-    except InvalidAmountError as error:
-        errors = [{"field": "amount", "message": error.reason}]
-        raise Problem(422, "validation_error", "Validation failed", error.reason, errors) from None
-
-
-async def _move(runtime: RuntimeDep, username: str, command: Command, key: str) -> JSONResponse:
-    outcome = await runtime.ledger.execute(username, command, key)
-    if isinstance(outcome, Rejection):
-        raise problem_for(outcome.error)
-    body = outcome.body
+async def _move(
+    runtime: RuntimeDep, username: str, command: Deposit | Withdraw, key: str
+) -> JSONResponse:
+    outcome = committed_or_raise(await runtime.ledger.execute(username, command, key))
+    event: Deposited | Withdrew = outcome.event
     public = BalanceChangePublic(
         success=True,
-        message=MESSAGES[body["transaction_type"]],
-        transaction_id=body["transaction_id"],
-        timestamp=body["timestamp"],
-        balance=body["balance"],
+        message=MESSAGES[type(event)],
+        transaction_id=event.transaction_id,
+        timestamp=event.at.isoformat(),
+        balance=str(cash(event.balance_after)),
     )
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return JSONResponse(public.model_dump(), status_code=outcome.status_code, headers=headers)
+    return created(public.model_dump(), outcome.replayed)
 
 
 @router.post("/deposit", status_code=201, response_model=BalanceChangePublic)
@@ -70,7 +62,7 @@ async def deposit(
     body: AmountRequest, username: CurrentUser, key: IdempotencyKey, runtime: RuntimeDep
 ) -> JSONResponse:
     """Add cash (0.01 to 1,000,000 per operation, within the daily limit)."""
-    return await _move(runtime, username, Deposit(_amount(runtime, body.amount)), key)
+    return await _move(runtime, username, Deposit(body.amount), key)
 
 
 @router.post("/withdraw", status_code=201, response_model=BalanceChangePublic)
@@ -78,7 +70,7 @@ async def withdraw(
     body: AmountRequest, username: CurrentUser, key: IdempotencyKey, runtime: RuntimeDep
 ) -> JSONResponse:
     """Take cash out; 409 ``insufficient_funds`` beyond the available balance."""
-    return await _move(runtime, username, Withdraw(_amount(runtime, body.amount)), key)
+    return await _move(runtime, username, Withdraw(body.amount), key)
 
 
 @router.get("/transactions")
@@ -88,17 +80,33 @@ async def transactions(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> TransactionsPublic:
-    """The caller's cash history, newest first, paginated with an opaque cursor."""
+    """The caller's cash history (deposits, withdrawals, order payments and sales), newest
+    first, paginated with an opaque cursor."""
     before = runtime.cursors.decode(username, cursor) if cursor else None
     page = await runtime.reader.transactions(username, limit, before)
-    view = await runtime.reader.balance(username)
+    view = await runtime.reader.account(username)
     next_cursor = runtime.cursors.encode(username, page.items[-1].seq) if page.has_more else None
     return TransactionsPublic(
         transactions=[_transaction_public(t) for t in page.items],
-        total_count=view.transaction_count if view else 0,
+        total_count=view.transaction_count,
         has_more=page.has_more,
         next_cursor=next_cursor,
     )
+
+
+@router.get("/asset/{asset_id}")
+async def asset_balance(
+    username: CurrentUser,
+    runtime: RuntimeDep,
+    asset_id: Annotated[str, Path(min_length=1, max_length=20)],
+) -> HoldingPublic:
+    """One holding of the caller, valued at the current price; 404 when none is held."""
+    view = await runtime.reader.account(username)
+    holding = view.holdings.get(asset_id.upper())
+    if holding is None:
+        raise NOT_FOUND
+    prices = await prices_of(runtime, [holding.asset_id])
+    return holding_public(holding, prices.get(holding.asset_id))
 
 
 def _transaction_public(view: TransactionView) -> TransactionPublic:
@@ -109,4 +117,5 @@ def _transaction_public(view: TransactionView) -> TransactionPublic:
         balance_after=str(cash(view.balance_after)),
         status=view.status,
         created_at=view.created_at,
+        order_id=view.order_id,
     )

@@ -44,7 +44,7 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
 
 async def _store_answers(runtime: RuntimeDep) -> bool:
     try:
-        await runtime.store.get_balance("__readiness__")
+        await runtime.store.get_account("__readiness__")
     except Exception:  # noqa: BLE001 - readiness reports, it does not raise
         return False
     return True

@@ -1,5 +1,6 @@
 """DynamoDB adapters turn an unreachable store into ``StoreUnavailableError`` (a 503), never a
-raw botocore error; and the ledger service answers with a rejection, not an exception."""
+raw botocore error; and the ledger service answers with a failure (nothing recorded), not an
+exception."""
 
 from __future__ import annotations
 
@@ -12,15 +13,22 @@ import pytest
 from botocore.config import Config
 
 from actors.domain.commands import Deposit
-from actors.ledger.records import Rejection
+from actors.ledger.results import Failed
 from actors.ledger.service import LedgerService
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
 from actors.store.errors import StoreUnavailableError
+from actors.store.records import TransactionView
 from actors.users.store import DynamoUserStore
 from cluster.processes import free_port
 from tests.contract.conftest import REGION, run
 from tests.contract.test_user_store_contract import a_user
+
+
+def a_transaction() -> TransactionView:
+    return TransactionView(
+        1, "tx-1", "DEPOSIT", Decimal("1.00"), Decimal("1.00"), "COMPLETED", "2024-03-01T12:00:00Z"
+    )
 
 
 @pytest.fixture
@@ -43,7 +51,9 @@ def test_an_unreachable_ledger_store_is_unavailable(
     store = DynamoLedgerStore(client, "t", runner)
 
     with pytest.raises(StoreUnavailableError):
-        run(store.get_balance("alice"))
+        run(store.get_account("alice"))
+    with pytest.raises(StoreUnavailableError):
+        run(store.write_rows([("alice", a_transaction())]))
 
 
 def test_a_missing_table_is_unavailable_not_a_taken_sequence(
@@ -55,7 +65,7 @@ def test_a_missing_table_is_unavailable_not_a_taken_sequence(
         run(store.events_after("alice", 0))
 
 
-def test_the_service_answers_an_unreachable_store_with_a_rejection(
+def test_the_service_answers_an_unreachable_store_with_a_failure(
     unreachable: tuple[Any, BlockingRunner],
 ) -> None:
     client, runner = unreachable
@@ -63,8 +73,9 @@ def test_the_service_answers_an_unreachable_store_with_a_rejection(
 
     outcome = run(service.execute("alice", Deposit(Decimal("1.00")), "k1"))
 
-    assert isinstance(outcome, Rejection)
+    assert isinstance(outcome, Failed)
     assert isinstance(outcome.error, StoreUnavailableError)
+    assert service.users["alice"].account is None  # the next call loads again
 
 
 def test_an_unreachable_user_store_is_unavailable(unreachable: tuple[Any, BlockingRunner]) -> None:

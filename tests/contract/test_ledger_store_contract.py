@@ -9,38 +9,75 @@ from typing import Any
 
 import pytest
 
-from actors.domain.accounts import Account, DailyTotals, apply
-from actors.domain.commands import Deposit, Withdraw
-from actors.domain.events import Deposited
-from actors.ledger.codec import event_from_payload, event_to_payload
-from actors.ledger.projection import Projection, project
-from actors.ledger.records import BalanceView, EventRecord, Receipt, Snapshot, TransactionView
-from actors.ledger.service import LedgerPolicy, LedgerService
+from actors.domain.accounts import Account, DailyTotals
+from actors.domain.commands import Command, Deposit, Withdraw
+from actors.domain.errors import DailyLimitExceededError, InsufficientFundsError
+from actors.domain.events import Deposited, OrderFilled
+from actors.domain.holdings import Holding
+from actors.ledger.projection import account_view, apply_record
+from actors.ledger.service import LedgerService
+from actors.operations.codec import REFUSED, event_to_payload, refusal_to_payload
+from actors.operations.orders import MARKET_ORDER
+from actors.settings import LedgerSettings
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
 from actors.store.errors import SequenceTakenError
 from actors.store.port import LedgerStore
+from actors.store.records import (
+    AccountView,
+    EventRecord,
+    HoldingView,
+    OrderFilter,
+    ReadModel,
+    Snapshot,
+    TransactionView,
+)
 from tests.contract.conftest import run
 
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def a_receipt(key: str, seq: int, at: datetime = AT) -> Receipt:
-    body = {"transaction_id": f"tx-{seq}", "balance": f"{seq}.00", "version": seq}
-    return Receipt(key, f"hash-{key}", 201, body, at.isoformat())
-
-
 def deposit_record(username: str, seq: int, amount: str = "1.00") -> EventRecord:
     at = AT + timedelta(minutes=seq)
     event = Deposited(f"tx-{seq}", Decimal(amount), Decimal(seq) * Decimal(amount), at)
+    payload = event_to_payload(event)
     return EventRecord(
-        username, seq, "Deposited", event_to_payload(event), a_receipt(f"k{seq}", seq, at)
+        username, seq, "Deposited", payload, f"k{seq}", f"hash-{seq}", at.isoformat()
     )
 
 
-def projection(username: str, seq: int, balance: str | None = None) -> Projection:
-    after = Account(username, Decimal(balance or seq), version=seq, transaction_count=seq)
-    return project(deposit_record(username, seq), after)
+def refusal_record(username: str, seq: int) -> EventRecord:
+    refusal = DailyLimitExceededError("withdrawal", Decimal("5000.00"), Decimal("4999.99"))
+    payload = refusal_to_payload(refusal)
+    return EventRecord(username, seq, REFUSED, payload, f"k{seq}", "h", AT.isoformat())
+
+
+def fill(order_id: str, seq: int, asset_id: str = "BTC", side: str = "buy") -> OrderFilled:
+    return OrderFilled(
+        order_id,
+        f"client-{order_id}",
+        side,  # type: ignore[arg-type]
+        asset_id,
+        Decimal("0.12345678"),
+        Decimal("40000.12345678"),
+        Decimal("4938.29"),
+        Decimal(seq),
+        Decimal("0.12345678"),
+        AT + timedelta(minutes=seq),
+    )
+
+
+def transaction(seq: int, amount: str = "1.00") -> TransactionView:
+    return TransactionView(
+        seq, f"tx-{seq}", "DEPOSIT", Decimal(amount), Decimal(seq), "COMPLETED", AT.isoformat()
+    )
+
+
+def account_at(username: str, version: int, balance: str | None = None) -> AccountView:
+    after = Account(
+        username, Decimal(balance or version), version=version, transaction_count=version
+    )
+    return account_view(after, AT.isoformat())
 
 
 def test_appended_events_come_back_in_order_after_a_sequence_number(
@@ -64,17 +101,37 @@ def test_appended_events_come_back_in_order_after_a_sequence_number(
     assert after_three == []
 
 
-def test_an_unknown_user_has_no_events_no_snapshot_and_no_balance(
+def test_refusals_and_fills_come_back_with_their_nested_payloads_exactly(
     ledger_store: LedgerStore, username: str
 ) -> None:
-    async def read() -> tuple[object, object, object]:
+    order = fill("0190-order", 2)
+    records = [
+        refusal_record(username, 1),
+        EventRecord(username, 2, "OrderFilled", event_to_payload(order), "k2", "h", AT.isoformat()),
+    ]
+
+    async def append_all() -> list[EventRecord]:
+        for record in records:
+            await ledger_store.append(record)
+        return await ledger_store.events_after(username, 0)
+
+    assert run(append_all()) == records
+
+
+def test_an_unknown_user_has_no_events_no_snapshot_no_account_and_no_rows(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    async def read() -> tuple[object, ...]:
         return (
             await ledger_store.events_after(username, 0),
             await ledger_store.load_snapshot(username),
-            await ledger_store.get_balance(username),
+            await ledger_store.get_account(username),
+            (await ledger_store.list_orders(username, 10, None, OrderFilter())).items,
+            await ledger_store.get_order(username, "0190-none"),
+            (await ledger_store.list_asset_transactions(username, "BTC", 10)).items,
         )
 
-    assert run(read()) == ([], None, None)
+    assert run(read()) == ([], None, None, [], None, [])
 
 
 def test_appending_a_taken_sequence_number_raises_and_keeps_the_first(
@@ -102,6 +159,11 @@ def test_event_logs_of_different_users_are_separate(
     assert [r.username for r in run(ledger_store.events_after(other, 0))] == [other]
 
 
+def a_receipt(username: str, key: str, seq: int) -> EventRecord:
+    record = deposit_record(username, seq) if seq % 2 else refusal_record(username, seq)
+    return EventRecord(username, seq, record.event_type, record.payload, key, "h", record.at)
+
+
 def a_snapshot(username: str, version: int, keys: list[str]) -> Snapshot:
     account = Account(
         username,
@@ -110,8 +172,10 @@ def a_snapshot(username: str, version: int, keys: list[str]) -> Snapshot:
         version,
         version,
         DailyTotals("2024-03-01", Decimal("10.10"), Decimal("0.05")),
+        {"BTC": Holding(Decimal("0.50000000"), Decimal("0E-8"), Decimal("20000.00"), AT, AT)},
     )
-    return Snapshot(account, {key: a_receipt(key, i + 1) for i, key in enumerate(keys)})
+    receipts = {key: a_receipt(username, key, i + 1) for i, key in enumerate(keys)}
+    return Snapshot(account, receipts)
 
 
 def test_a_snapshot_round_trips_exactly(ledger_store: LedgerStore, username: str) -> None:
@@ -147,51 +211,91 @@ def test_a_saved_snapshot_does_not_change_when_the_caller_keeps_adding_receipts(
     snapshot = a_snapshot(username, 2, ["k1", "k2"])
     run(ledger_store.save_snapshot(snapshot))
 
-    snapshot.receipts["k3"] = a_receipt("k3", 3)
+    snapshot.receipts["k3"] = a_receipt(username, "k3", 3)
 
     loaded = run(ledger_store.load_snapshot(username))
     assert loaded is not None
     assert set(loaded.receipts) == {"k1", "k2"}
 
 
-def test_a_projection_writes_the_transaction_and_the_balance(
+def test_rows_and_the_account_view_are_written_and_read_back(
     ledger_store: LedgerStore, username: str
 ) -> None:
-    written = projection(username, 1, "1.00")
+    view = account_at(username, 1, "1.00")
 
-    run(ledger_store.apply_projection(written))
+    async def write() -> None:
+        await ledger_store.write_rows([(username, transaction(1))])
+        await ledger_store.put_account(view)
 
-    assert run(ledger_store.get_balance(username)) == written.balance
+    run(write())
+
+    assert run(ledger_store.get_account(username)) == view
     page = run(ledger_store.list_transactions(username, 10))
-    assert page.items == [written.transaction]
+    assert page.items == [transaction(1)]
     assert not page.has_more
 
 
-def test_applying_a_projection_again_or_an_older_one_changes_nothing(
+def test_an_account_view_with_holdings_round_trips_exactly(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    holdings = {
+        "BTC": HoldingView(
+            "BTC", Decimal("0.12345678"), Decimal("0E-8"), Decimal("4938.29"), AT.isoformat(), None
+        ),
+        "ETH": HoldingView(
+            "ETH", Decimal("2.00000000"), Decimal("0.5"), Decimal("4000.00"), None, None
+        ),
+    }
+    view = AccountView(username, Decimal("10.50"), Decimal("0.00"), 3, 3, None, holdings)
+
+    run(ledger_store.put_account(view))
+    stored = run(ledger_store.get_account(username))
+
+    assert stored == view
+    assert stored is not None and stored.holdings["BTC"].created_at == AT.isoformat()
+
+
+def test_writing_rows_again_or_an_older_account_view_changes_nothing(
     ledger_store: LedgerStore, username: str
 ) -> None:
     async def out_of_order() -> list[int]:
         versions = []
         for seq in (2, 1, 2, 3, 1):
-            await ledger_store.apply_projection(projection(username, seq))
-            balance = await ledger_store.get_balance(username)
-            assert balance is not None
-            versions.append(balance.version)
+            await ledger_store.write_rows([(username, transaction(seq))])
+            await ledger_store.put_account(account_at(username, seq))
+            account = await ledger_store.get_account(username)
+            assert account is not None
+            versions.append(account.version)
         return versions
 
     assert run(out_of_order()) == [2, 2, 2, 3, 3]
-    balance = run(ledger_store.get_balance(username))
-    assert balance == projection(username, 3).balance
+    assert run(ledger_store.get_account(username)) == account_at(username, 3)
     page = run(ledger_store.list_transactions(username, 10))
     assert [t.seq for t in page.items] == [3, 2, 1]
+
+
+def test_rows_of_several_users_and_types_are_written_in_one_call(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    other = username + "_x"
+    rows: list[tuple[str, ReadModel]] = [(username, transaction(s)) for s in range(1, 31)]
+    rows += [(other, row) for row in MARKET_ORDER.read_models(fill("0190-a", 1), 1)]
+
+    run(ledger_store.write_rows(rows))
+
+    assert len(run(ledger_store.list_transactions(username, 100)).items) == 30
+    (payment,) = run(ledger_store.list_transactions(other, 100)).items
+    assert (payment.transaction_type, payment.order_id) == ("ORDER_PAYMENT", "0190-a")
+    assert run(ledger_store.get_order(other, "0190-a")) is not None
+    assert len(run(ledger_store.list_asset_transactions(other, "BTC", 10)).items) == 1
+    assert run(ledger_store.get_order(username, "0190-a")) is None  # never another user's
 
 
 def test_transactions_are_listed_newest_first_in_pages(
     ledger_store: LedgerStore, username: str
 ) -> None:
     async def write_and_page() -> list[tuple[list[int], bool]]:
-        for seq in range(1, 6):
-            await ledger_store.apply_projection(projection(username, seq))
+        await ledger_store.write_rows([(username, transaction(seq)) for seq in range(1, 6)])
         pages = []
         for limit, before in [(2, None), (2, 4), (2, 2), (10, None), (5, None), (3, 1), (1, 6)]:
             page = await ledger_store.list_transactions(username, limit, before)
@@ -209,6 +313,85 @@ def test_transactions_are_listed_newest_first_in_pages(
     ]
 
 
+def order_rows(username: str) -> list[tuple[str, ReadModel]]:
+    """Six fills, ids in time order: BTC buys 1, 3, 5; ETH buys 2, 4; a BTC sale 6."""
+    assets = {1: "BTC", 2: "ETH", 3: "BTC", 4: "ETH", 5: "BTC", 6: "BTC"}
+    return [
+        (username, row)
+        for seq, asset in assets.items()
+        for row in MARKET_ORDER.read_models(
+            fill(f"0190-{seq:04d}", seq, asset, "sell" if seq == 6 else "buy"), seq
+        )
+    ]
+
+
+def test_orders_are_listed_newest_first_filtered_and_paged_after_an_id(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    run(ledger_store.write_rows(order_rows(username)))
+
+    async def pages() -> list[tuple[list[str], bool]]:
+        found = []
+        for limit, after, where in [
+            (10, None, OrderFilter()),
+            (2, None, OrderFilter()),
+            (2, "0190-0005", OrderFilter()),
+            (2, None, OrderFilter(asset_id="BTC")),
+            (5, "0190-0005", OrderFilter(asset_id="BTC")),
+            (5, None, OrderFilter(order_type="market_sell")),
+            (5, None, OrderFilter(status="queued")),
+            (1, "0190-0001", OrderFilter()),
+        ]:
+            page = await ledger_store.list_orders(username, limit, after, where)
+            found.append(([o.order_id[-1] for o in page.items], page.has_more))
+        return found
+
+    assert run(pages()) == [
+        (["6", "5", "4", "3", "2", "1"], False),
+        (["6", "5"], True),
+        (["4", "3"], True),
+        (["6", "5"], True),
+        (["3", "1"], False),
+        (["6"], False),
+        ([], False),
+        ([], False),
+    ]
+    order = run(ledger_store.get_order(username, "0190-0003"))
+    assert order is not None
+    assert (order.quantity, order.price, order.total_amount) == (
+        Decimal("0.12345678"),
+        Decimal("40000.12345678"),
+        Decimal("4938.29"),
+    )
+
+
+def test_asset_transactions_are_listed_per_asset_newest_first_in_pages(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    run(ledger_store.write_rows(order_rows(username)))
+
+    async def pages() -> list[tuple[list[tuple[int, str]], bool]]:
+        found = []
+        for asset_id, limit, before in [
+            ("BTC", 10, None),
+            ("BTC", 2, None),
+            ("BTC", 2, 3),
+            ("ETH", 1, 4),
+            ("XRP", 5, None),
+        ]:
+            page = await ledger_store.list_asset_transactions(username, asset_id, limit, before)
+            found.append(([(a.seq, a.transaction_type) for a in page.items], page.has_more))
+        return found
+
+    assert run(pages()) == [
+        ([(6, "SELL"), (5, "BUY"), (3, "BUY"), (1, "BUY")], False),
+        ([(6, "SELL"), (5, "BUY")], True),
+        ([(1, "BUY")], False),
+        ([(2, "BUY")], False),
+        ([], False),
+    ]
+
+
 def test_an_unknown_user_has_an_empty_history(ledger_store: LedgerStore, username: str) -> None:
     page = run(ledger_store.list_transactions(username, 10))
 
@@ -218,49 +401,65 @@ def test_an_unknown_user_has_an_empty_history(ledger_store: LedgerStore, usernam
 def test_transaction_amounts_keep_their_exact_value(
     ledger_store: LedgerStore, username: str
 ) -> None:
-    transaction = TransactionView(
-        1,
-        "tx-1",
-        "DEPOSIT",
-        Decimal("999999.99"),
-        Decimal("1000000.01"),
-        "COMPLETED",
-        AT.isoformat(),
-    )
-    balance = BalanceView(username, Decimal("1000000.01"), Decimal("0.00"), 1, 1, AT.isoformat())
+    view = AccountView(username, Decimal("1000000.01"), Decimal("0.00"), 1, 1, AT.isoformat())
 
-    run(ledger_store.apply_projection(Projection(username, transaction, balance)))
+    async def write() -> None:
+        await ledger_store.write_rows([(username, transaction(1, "999999.99"))])
+        await ledger_store.put_account(view)
+
+    run(write())
 
     assert run(ledger_store.list_transactions(username, 1)).items[0].amount == Decimal("999999.99")
-    stored = run(ledger_store.get_balance(username))
+    stored = run(ledger_store.get_account(username))
     assert stored is not None and stored.balance == Decimal("1000000.01")
 
 
 def test_the_service_on_this_store_survives_a_restart_with_snapshots(
     ledger_store: LedgerStore, username: str
 ) -> None:
-    policy = LedgerPolicy(snapshot_every=2)
-    commands = [Deposit(Decimal("50.00")), Withdraw(Decimal("20.10")), Deposit(Decimal("0.11"))]
+    settings = LedgerSettings(snapshot_every=2)
+    commands: list[Command] = [
+        Deposit(Decimal("50.00")),
+        Withdraw(Decimal("20.10")),
+        Withdraw(Decimal("100.00")),  # refused, and recorded
+        Deposit(Decimal("0.11")),
+    ]
 
-    async def restart() -> tuple[Account | None, Account | None, bool]:
-        first = LedgerService(ledger_store, policy=policy)
+    async def restart() -> tuple[Account | None, Account | None, bool, bool]:
+        first = LedgerService(ledger_store, settings=settings)
         for i, command in enumerate(commands):
             await first.execute(username, command, f"k{i}")
-        second = LedgerService(ledger_store, policy=policy)
+        await first.flush()
+        second = LedgerService(ledger_store, settings=settings)
         replay = await second.execute(username, commands[0], "k0")
-        return first.users[username].account, second.users[username].account, replay.replayed  # type: ignore[union-attr]
+        refusal = await second.execute(username, commands[2], "k2")
+        return (
+            first.users[username].account,
+            second.users[username].account,
+            replay.replayed,  # type: ignore[union-attr]
+            isinstance(refusal.error, InsufficientFundsError) and refusal.replayed,  # type: ignore[union-attr]
+        )
 
-    before, after, replayed = run(restart())
+    before, after, replayed, refusal_replayed = run(restart())
 
     assert after == before
-    assert replayed
+    assert replayed and refusal_replayed
     assert after is not None and after.balance == Decimal("30.01")
     rebuilt = Account(username)
     for record in run(ledger_store.events_after(username, 0)):
-        rebuilt = apply(rebuilt, event_from_payload(record.event_type, record.payload), record.seq)
+        rebuilt = apply_record(rebuilt, record)
     assert rebuilt == after
-    balance = run(ledger_store.get_balance(username))
-    assert balance is not None and (balance.balance, balance.version) == (Decimal("30.01"), 3)
+    snapshot = run(ledger_store.load_snapshot(username))
+    assert snapshot is not None and snapshot.account.version == 4
+    assert snapshot.receipts["k2"].event_type == REFUSED
+    account = run(ledger_store.get_account(username))
+    assert account is not None
+    assert (account.balance, account.version, account.transaction_count) == (
+        Decimal("30.01"),
+        4,
+        3,
+    )
+    assert [t.seq for t in run(ledger_store.list_transactions(username, 10)).items] == [4, 2, 1]
 
 
 def test_a_dynamo_snapshot_too_big_for_one_item_keeps_the_newest_receipts(

@@ -19,6 +19,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "allow_fault_injection": True,
     "daily_deposit_limit": "1000000000.00",
     "daily_withdrawal_limit": "1000000000.00",
+    "price_tick_interval_s": 0.25,
+    "price_max_age_s": 4.0,
 }
 
 

@@ -6,13 +6,14 @@ import asyncio
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
 from argon2 import PasswordHasher
 
 from actors.ledger.reads import LedgerReader
-from actors.ledger.service import LedgerPolicy, LedgerService
+from actors.ledger.service import LedgerService
 from actors.store.blocking import BlockingRunner
 from actors.store.memory import InMemoryLedgerStore
 from actors.users.store import InMemoryUserStore
@@ -21,7 +22,7 @@ from serve.cursors import CursorCodec
 from serve.runtime import Runtime
 from serve.security import Passwords, Tokens
 from serve.settings import Settings
-from tests.unit.doubles import InProcessLedger, VersionedCache
+from tests.unit.doubles import FixedPrices, InProcessLedger, VersionedCache
 
 T = TypeVar("T")
 SECRET = "unit-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -45,6 +46,7 @@ class Api:
     users: InMemoryUserStore
     cache: VersionedCache
     ledger: InProcessLedger
+    prices: FixedPrices
     runner: asyncio.Runner
     client: httpx.AsyncClient
 
@@ -110,7 +112,9 @@ def build_api(raise_app_exceptions: bool = True) -> Api:
     (a 500) is raised into the test instead of being answered, so no API test can pass on a 500."""
     settings = Settings(environment="test", jwt_secret=SECRET)
     store, users, cache = InMemoryLedgerStore(), InMemoryUserStore(), VersionedCache()
-    ledger = InProcessLedger(LedgerService(store, cache, LedgerPolicy(settings.limits)))
+    prices = FixedPrices({"BTC": Decimal("50000.00"), "ETH": Decimal("2500.00")})
+    service = LedgerService(store, cache, settings.ledger_settings(), prices=prices)
+    ledger = InProcessLedger(service)
     runtime = Runtime(
         settings=settings,
         tokens=Tokens(
@@ -129,7 +133,7 @@ def build_api(raise_app_exceptions: bool = True) -> Api:
         app=create_api(runtime), raise_app_exceptions=raise_app_exceptions
     )
     client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-    return Api(runtime, store, users, cache, ledger, asyncio.Runner(), client)
+    return Api(runtime, store, users, cache, ledger, prices, asyncio.Runner(), client)
 
 
 def close_api(api: Api) -> None:

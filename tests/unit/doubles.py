@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from actors.domain.commands import Command
-from actors.ledger.records import EventRecord, JsonDict, Outcome
+from actors.domain.errors import InvalidOrderError
+from actors.ledger.results import Outcome
 from actors.ledger.service import LedgerService
+from actors.market.errors import PriceUnavailableError
 from actors.store.errors import SequenceTakenError
 from actors.store.memory import InMemoryLedgerStore
+from actors.store.records import EventRecord, JsonDict
 
 START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -26,6 +33,23 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@dataclass
+class FixedPrices:
+    """A price source with prices the test sets, like a shard's: an asset it has no price for is
+    not traded (422), and one in ``stale`` has no fresh price (503)."""
+
+    prices: dict[str, Decimal] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+
+    def __call__(self, asset_id: str, now: datetime) -> Decimal:
+        if asset_id in self.stale:
+            raise PriceUnavailableError(asset_id, 1.0, "stale in this test")
+        price = self.prices.get(asset_id)
+        if price is None:
+            raise InvalidOrderError("asset_id", f"No asset {asset_id} is traded here.")
+        return price
 
 
 @dataclass
@@ -105,3 +129,13 @@ class InProcessLedger:
 
     async def ping(self) -> bool:
         return self.answers_ping
+
+
+def synchronously(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test function on a fresh event loop (the suite has no async plugin)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run

@@ -4,11 +4,15 @@ answered as problem details that change nothing and echo nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.unit.api import Api
+from actors.domain.commands import Deposit, Withdraw
+from actors.ledger.service import LedgerService
+from serve.settings import Settings
+from tests.unit.api import SECRET, Api, build_api, close_api
 from tests.unit.test_api_auth import assert_problem
 
 DEPOSIT = "/api/v1/balance/deposit"
@@ -56,7 +60,7 @@ def test_a_withdrawal_is_201_and_takes_from_the_balance(api: Api) -> None:
     assert api.balance(user) == "59.75"
 
 
-def test_a_withdrawal_larger_than_the_balance_is_a_409_and_changes_nothing(api: Api) -> None:
+def test_a_withdrawal_larger_than_the_balance_is_a_409_and_changes_no_money(api: Api) -> None:
     user = api.new_user()
     api.deposit(user, "10.00")
 
@@ -64,7 +68,26 @@ def test_a_withdrawal_larger_than_the_balance_is_a_409_and_changes_nothing(api: 
 
     assert_problem(response, 409, "insufficient_funds")
     assert api.balance(user) == "10.00"
-    assert api.event_count() == 1
+    (log,) = api.store.events.values()
+    assert [record.event_type for record in log.values()] == ["Deposited", "Refused"]
+    history = api.get(TRANSACTIONS, headers=user).json()
+    assert (len(history["transactions"]), history["total_count"]) == (1, 1)
+
+
+def test_a_refusal_is_kept_against_its_key_and_a_retry_gets_the_same_409(api: Api) -> None:
+    user = api.new_user()
+    api.deposit(user, "10.00")
+    headers = {**user, "Idempotency-Key": "withdraw-0001"}
+
+    first = api.post(WITHDRAW, json={"amount": "10.01"}, headers=headers)
+    api.deposit(user, "5.00")  # enough now, but the key already has its answer
+    again = api.post(WITHDRAW, json={"amount": "10.01"}, headers=headers)
+
+    assert_problem(first, 409, "insufficient_funds")
+    assert_problem(again, 409, "insufficient_funds")
+    assert again.json()["detail"] == first.json()["detail"]
+    assert api.balance(user) == "15.00"
+    assert api.event_count() == 3  # the deposits and the one refusal
 
 
 def test_a_deposit_past_the_daily_limit_is_a_409_conflict(api: Api) -> None:
@@ -76,6 +99,7 @@ def test_a_deposit_past_the_daily_limit_is_a_409_conflict(api: Api) -> None:
     body = assert_problem(response, 409, "conflict")
     assert "daily deposit limit" in body["detail"]
     assert api.balance(user) == "10000.00"
+    assert api.event_count() == 2  # the refusal is recorded, the balance untouched
 
 
 def test_a_json_number_with_one_place_is_taken_exactly(api: Api) -> None:
@@ -153,7 +177,48 @@ def test_a_bad_amount_is_a_problem_that_changes_nothing_and_echoes_nothing(
         assert all(set(e) == {"field", "message"} for e in problem["errors"])
     assert secret not in response.text
     assert api.balance(user) == "100.00"
-    assert api.event_count() == 1
+    assert api.event_count() == 1  # bad input is never recorded, not even as a refusal
+
+
+@pytest.mark.parametrize("path", [DEPOSIT, WITHDRAW])
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1.001", "more than 2 decimal places"),
+        ("0", "between 0.01 and 1000000.00"),
+        ("1000000.01", "between 0.01 and 1000000.00"),
+    ],
+)
+def test_an_amount_the_rules_refuse_is_a_422_on_the_amount_field_before_the_ledger_records(
+    api: Api, path: str, amount: str, message: str
+) -> None:
+    user = api.new_user()
+
+    response = api.post(path, json={"amount": amount}, headers=user)
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"] == [{"field": "amount", "message": problem["detail"]}]
+    assert message in problem["detail"]
+    assert api.event_count() == 0
+    assert [call[1] for call in api.ledger.calls] == [
+        (Deposit if path == DEPOSIT else Withdraw)(Decimal(amount))
+    ]  # parsed exactly
+
+
+def test_the_amount_limits_come_from_the_settings_the_ledger_was_given() -> None:
+    narrow = Settings(environment="test", jwt_secret=SECRET, max_amount=Decimal("50.00"))
+    api = build_api()
+    api.ledger.service = LedgerService(api.store, api.cache, narrow.ledger_settings())
+    try:
+        user = api.new_user()
+        refused = api.deposit(user, "50.01")
+        accepted = api.deposit(user, "50.00")
+    finally:
+        close_api(api)
+
+    assert_problem(refused, 422, "validation_error")
+    assert "between 0.01 and 50.00" in refused.json()["detail"]
+    assert accepted.status_code == 201
 
 
 def test_a_body_declared_larger_than_64_kib_is_a_413_before_anything_reads_it(api: Api) -> None:

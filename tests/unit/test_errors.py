@@ -12,9 +12,19 @@ from actors.domain.errors import (
     DailyLimitExceededError,
     DomainError,
     InsufficientFundsError,
+    InsufficientHoldingsError,
     InvalidAmountError,
+    InvalidOrderError,
+    OrderRejectedError,
 )
-from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError, UserExistsError
+from actors.ledger.errors import (
+    IdempotencyKeyReusedError,
+    LedgerError,
+    RequestInFlightError,
+    UserExistsError,
+)
+from actors.market.errors import CatalogueUnavailableError, PriceUnavailableError
+from actors.operations.registry import UnknownOperationError
 from actors.store.errors import SequenceTakenError, StoreUnavailableError
 
 ERRORS: list[tuple[Exception, dict[str, object]]] = [
@@ -31,11 +41,40 @@ ERRORS: list[tuple[Exception, dict[str, object]]] = [
         DailyLimitExceededError("withdrawal", Decimal("5000.00"), Decimal("4999.99")),
         {"kind": "withdrawal", "limit": Decimal("5000.00"), "used": Decimal("4999.99")},
     ),
+    (
+        InsufficientHoldingsError("BTC", Decimal("0.5"), Decimal("0.25")),
+        {"asset_id": "BTC", "requested": Decimal("0.5"), "available": Decimal("0.25")},
+    ),
+    (
+        OrderRejectedError("The order's value must be at most 10000.00."),
+        {"reason": "The order's value must be at most 10000.00."},
+    ),
+    (
+        InvalidOrderError("quantity", "The quantity must be at least 0.001."),
+        {"field": "quantity", "reason": "The quantity must be at least 0.001."},
+    ),
+    (LedgerError("not run"), {}),
     (IdempotencyKeyReusedError("client-k1"), {"key": "client-k1"}),
     (RequestInFlightError("client-k2"), {"key": "client-k2"}),
     (StoreUnavailableError("put_item: timeout"), {"reason": "put_item: timeout"}),
     (SequenceTakenError("alice", 7), {"username": "alice", "seq": 7}),
     (UserExistsError("email"), {"field": "email"}),
+    (
+        PriceUnavailableError("BTC", 1.5, "no price published yet"),
+        {"asset_id": "BTC", "retry_after_s": 1.5, "reason": "no price published yet"},
+    ),
+    (CatalogueUnavailableError("scan failed"), {"reason": "scan failed"}),
+    (UnknownOperationError("no operation for command str"), {}),
+]
+# The separate channels: refusals and bad input of the rules, failures of the ledger's
+# orchestration, and infrastructure conditions (each its own base, never a DomainError).
+CHANNELS: list[type[Exception]] = [DomainError, LedgerError]
+INFRASTRUCTURE = [
+    StoreUnavailableError,
+    SequenceTakenError,
+    PriceUnavailableError,
+    CatalogueUnavailableError,
+    UnknownOperationError,
 ]
 
 
@@ -51,18 +90,36 @@ def test_an_error_survives_a_pickle_round_trip(
     assert {name: getattr(copy, name) for name in attributes} == attributes
 
 
+def subclasses(cls: type[Exception]) -> set[type[Exception]]:
+    found = set(cls.__subclasses__())
+    return found | {sub for child in found for sub in subclasses(child)}
+
+
 def test_every_error_class_of_the_rules_and_the_ledger_is_covered() -> None:
-    classes = {DomainError, *DomainError.__subclasses__(), SequenceTakenError}
-    classes |= {sub for cls in list(classes) for sub in cls.__subclasses__()}
+    classes = {*CHANNELS, *INFRASTRUCTURE}
+    classes |= {sub for cls in CHANNELS for sub in subclasses(cls)}
 
     assert classes <= {type(error) for error, _ in ERRORS}
 
 
-def test_the_refusals_are_domain_errors_and_a_taken_sequence_is_not() -> None:
-    refusals = [type(e) for e, _ in ERRORS if not isinstance(e, SequenceTakenError)]
+def test_the_ledgers_own_errors_are_ledger_errors_not_refusals() -> None:
+    for cls in (IdempotencyKeyReusedError, RequestInFlightError):
+        assert issubclass(cls, LedgerError)
+        assert not issubclass(cls, DomainError)
 
-    assert all(issubclass(cls, DomainError) for cls in refusals)
-    assert not issubclass(SequenceTakenError, DomainError)
+
+@pytest.mark.parametrize("cls", INFRASTRUCTURE)
+def test_infrastructure_errors_are_neither_refusals_nor_ledger_errors(
+    cls: type[Exception],
+) -> None:
+    assert not issubclass(cls, DomainError | LedgerError)
+
+
+def test_bad_input_is_a_value_error_and_a_refusal_is_not() -> None:
+    for bad_input in (InvalidAmountError, InvalidOrderError, OrderRejectedError):
+        assert issubclass(bad_input, DomainError) and issubclass(bad_input, ValueError)
+    for refusal in (InsufficientFundsError, DailyLimitExceededError, InsufficientHoldingsError):
+        assert issubclass(refusal, DomainError) and not issubclass(refusal, ValueError)
 
 
 def test_an_insufficient_funds_message_does_not_reveal_the_amounts() -> None:
@@ -70,6 +127,14 @@ def test_an_insufficient_funds_message_does_not_reveal_the_amounts() -> None:
 
     assert "123.45" not in message
     assert "67.89" not in message
+
+
+def test_an_insufficient_holdings_message_names_the_asset_not_the_quantities() -> None:
+    message = str(InsufficientHoldingsError("ETH", Decimal("2.12345678"), Decimal("1.87654321")))
+
+    assert "ETH" in message
+    assert "2.12345678" not in message
+    assert "1.87654321" not in message
 
 
 def test_a_daily_limit_message_never_shows_a_negative_remainder() -> None:
@@ -86,6 +151,7 @@ def test_a_daily_limit_message_never_shows_a_negative_remainder() -> None:
         (IdempotencyKeyReusedError("k"), "use a new key"),
         (RequestInFlightError("k"), "retry shortly"),
         (StoreUnavailableError("boom"), "retry with the same Idempotency-Key"),
+        (PriceUnavailableError("BTC", 2.0, "stale"), "retry in 2 s"),
         (UserExistsError("username"), "That username is already registered."),
     ],
 )

@@ -6,21 +6,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from ray.exceptions import ActorDiedError, ActorUnavailableError
 
-from actors.config import LedgerConfig
 from actors.domain.commands import Deposit
+from actors.domain.events import Deposited
+from actors.ledger.results import Committed
 from actors.routing import shard_index
+from actors.settings import LedgerSettings
 from serve import ledger_client
 from serve.ledger_client import LedgerClient
 from serve.problems import Problem
 
 HANG = "hang"
 USER = "alice_01"
+AT = datetime(2024, 3, 1, 12, tzinfo=UTC)
+COMMITTED = Committed(1, Deposited("tx-1", Decimal("1.00"), Decimal("1.00"), AT))
 
 
 class FakeMethod:
@@ -56,13 +61,13 @@ def client_with(
     """A client whose n-th lookup of the shards gets ``generations[n]`` (the last one repeats)."""
     lookups: list[int] = []
 
-    def fake_handles(config: LedgerConfig) -> list[FakeShard]:
+    def fake_handles(config: LedgerSettings) -> list[FakeShard]:
         lookups.append(config.shard_count)
         return generations[min(len(lookups), len(generations)) - 1]
 
     monkeypatch.setattr(ledger_client, "shard_handles", fake_handles)
     monkeypatch.setattr(ledger_client, "FIRST_BACKOFF_S", 0.01)
-    client = LedgerClient(LedgerConfig(shard_count=len(generations[0])), timeout_s)
+    client = LedgerClient(LedgerSettings(shard_count=len(generations[0])), timeout_s)
     return client, lookups
 
 
@@ -80,11 +85,11 @@ def execute(client: LedgerClient, key: str = "client-k1") -> Any:
 def test_a_command_goes_to_the_users_shard_and_its_outcome_comes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shards, mine = shards_for_user("receipt")
+    shards, mine = shards_for_user(COMMITTED)
     client, lookups = client_with(monkeypatch, shards)
 
-    assert execute(client) == "receipt"
-    assert execute(client) == "receipt"
+    assert execute(client) == COMMITTED
+    assert execute(client) == COMMITTED
     assert mine.execute.calls[0] == (USER, Deposit(Decimal("1.00")), "client-k1")
     assert sum(len(s.execute.calls) for s in shards) == 2
     assert len(lookups) == 1  # handles are looked up once and reused
@@ -94,10 +99,10 @@ def test_an_unavailable_shard_is_retried_on_the_same_handle_with_the_same_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     unavailable = ActorUnavailableError("restarting", None)
-    shards, mine = shards_for_user((unavailable, unavailable, "receipt"))
+    shards, mine = shards_for_user((unavailable, unavailable, COMMITTED))
     client, lookups = client_with(monkeypatch, shards)
 
-    assert execute(client, "client-retry") == "receipt"
+    assert execute(client, "client-retry") == COMMITTED
     assert [call[2] for call in mine.execute.calls] == ["client-retry"] * 3
     assert len(lookups) == 1
 
@@ -106,10 +111,10 @@ def test_a_dead_shard_is_looked_up_again_and_the_retry_goes_to_its_replacement(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dead, corpse = shards_for_user(ActorDiedError())
-    replaced, successor = shards_for_user("receipt")
+    replaced, successor = shards_for_user(COMMITTED)
     client, lookups = client_with(monkeypatch, dead, replaced)
 
-    assert execute(client, "client-retry") == "receipt"
+    assert execute(client, "client-retry") == COMMITTED
     assert [call[2] for call in corpse.execute.calls] == ["client-retry"]
     assert [call[2] for call in successor.execute.calls] == ["client-retry"]
     assert len(lookups) == 2

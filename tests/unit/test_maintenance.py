@@ -1,4 +1,5 @@
-"""The shard's upkeep loop, without Ray: missed cache writes, pending repairs, passivation."""
+"""The shard's upkeep loop, without Ray: missed cache writes and passivation (failed read-model
+writes are the projector's to retry, not the loop's)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from decimal import Decimal
 
 from actors.domain.commands import Deposit
 from actors.ledger.maintenance import Maintenance
-from actors.ledger.service import LedgerPolicy, LedgerService
+from actors.ledger.service import LedgerService
+from actors.settings import LedgerSettings
 from actors.store.memory import InMemoryLedgerStore
 from tests.unit.doubles import Clock, VersionedCache
 
@@ -43,23 +45,23 @@ def upkeep(
     cache: FakeRepairableCache, store: InMemoryLedgerStore | None = None
 ) -> tuple[Maintenance, LedgerService, ManualClock]:
     service = LedgerService(
-        store or InMemoryLedgerStore(), cache, LedgerPolicy(idle_timeout_s=0), clock=Clock()
+        store or InMemoryLedgerStore(), cache, LedgerSettings(idle_timeout_s=0), clock=Clock()
     )
     clock = ManualClock()
     return (
         Maintenance(service, cache, interval_s=0.001, passivation_every_s=30, clock=clock),
-        (service),
+        service,
         clock,
     )
 
 
-def test_a_round_with_nothing_missed_or_pending_does_nothing() -> None:
+def test_a_round_with_nothing_missed_does_not_touch_the_cache() -> None:
     cache = FakeRepairableCache()
-    maintenance, service, _ = upkeep(cache)
+    maintenance, _, _ = upkeep(cache)
 
     asyncio.run(maintenance.run_once())
 
-    assert cache.flushes == 0 and not service.needs_repair
+    assert cache.flushes == 0
 
 
 def test_missed_cache_writes_are_flushed() -> None:
@@ -71,33 +73,43 @@ def test_missed_cache_writes_are_flushed() -> None:
     assert (cache.flushes, cache.missed) == (1, 0)
 
 
-def test_a_failed_projection_is_repaired_by_a_round() -> None:
-    store, cache = InMemoryLedgerStore(), FakeRepairableCache()
-    maintenance, service, _ = upkeep(cache, store)
-
-    async def scenario() -> None:
-        store.fail_next_projection = True
-        await service.execute("alice", Deposit(Decimal("5.00")), "k1")
-        assert service.needs_repair == {"alice"}
-        await maintenance.run_once()
-
-    asyncio.run(scenario())
-
-    assert not service.needs_repair
-    assert store.balances["alice"].version == 1
-
-
 def test_idle_users_are_passivated_only_once_the_interval_has_passed() -> None:
     cache = FakeRepairableCache()
     maintenance, service, clock = upkeep(cache)
-    asyncio.run(service.execute("alice", Deposit(Decimal("1.00")), "k1"))
 
-    asyncio.run(maintenance.run_once())
-    still_there = "alice" in service.users
-    clock.now += 30
-    asyncio.run(maintenance.run_once())
+    async def scenario() -> bool:
+        await service.execute("alice", Deposit(Decimal("1.00")), "k1")
+        await service.flush()
+        await maintenance.run_once()
+        still_there = "alice" in service.users
+        clock.now += 30
+        await maintenance.run_once()
+        return still_there
 
-    assert still_there and "alice" not in service.users
+    assert asyncio.run(scenario())
+    assert "alice" not in service.users
+
+
+def test_a_user_whose_read_models_are_not_written_yet_is_not_passivated() -> None:
+    store, cache = InMemoryLedgerStore(), FakeRepairableCache()
+    maintenance, service, clock = upkeep(cache, store)
+
+    async def scenario() -> tuple[bool, bool]:
+        store.fail_next_projection = True
+        await service.execute("alice", Deposit(Decimal("1.00")), "k1")
+        clock.now += 30
+        await maintenance.run_once()  # the projector is still backing off
+        kept = "alice" in service.users
+        await service.flush()
+        clock.now += 30
+        await maintenance.run_once()
+        return kept, "alice" in service.users
+
+    kept, still_there = asyncio.run(scenario())
+
+    assert kept and not still_there
+    assert store.accounts["alice"].version == 1
+    assert service.projector.failures == 1
 
 
 def test_the_loop_outlives_a_failing_round() -> None:

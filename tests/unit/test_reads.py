@@ -1,10 +1,11 @@
-"""``LedgerReader``: cache first, the store on a miss, refilled with the version read, and
+"""``LedgerReader``: cache first, the store on a miss (plus the log's tail above the projection
+watermark, so a read right after a reply shows it), refilled with the version read, and
 transaction pages that agree with the store whether they come from the cache or not."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -12,15 +13,15 @@ from typing import Any, TypeVar
 import pytest
 
 from actors.cache.read_cache import NullReadCache
-from actors.domain.commands import Deposit
-from actors.ledger.projection import Projection
-from actors.ledger.reads import RECENT_WINDOW, LedgerReader
-from actors.ledger.records import BalanceView, TransactionPage, TransactionView
+from actors.domain.commands import Deposit, Withdraw
+from actors.ledger.reads import RECENT_WINDOW, LedgerReader, empty_account
 from actors.ledger.service import LedgerService
-from actors.ledger.views import balance_view_dict
+from actors.settings import LedgerSettings
 from actors.store import keys
 from actors.store.memory import InMemoryLedgerStore
-from tests.unit.doubles import Clock, VersionedCache
+from actors.store.records import AccountView, Page, ReadModel, TransactionPage, TransactionView
+from actors.store.views import account_view_dict
+from tests.unit.doubles import Clock, VersionedCache, synchronously
 
 T = TypeVar("T")
 USER = "alice"
@@ -34,63 +35,107 @@ def run(call: Coroutine[Any, Any, T]) -> T:
 class CountingStore(InMemoryLedgerStore):
     def __init__(self) -> None:
         super().__init__()
-        self.balance_reads = 0
+        self.account_reads = 0
         self.page_reads: list[tuple[int, int | None]] = []
 
-    async def get_balance(self, username: str) -> BalanceView | None:
-        self.balance_reads += 1
-        return await super().get_balance(username)
+    async def get_account(self, username: str) -> AccountView | None:
+        self.account_reads += 1
+        return await super().get_account(username)
 
     async def list_transactions(
         self, username: str, limit: int, before_seq: int | None = None
-    ) -> TransactionPage:
+    ) -> Page[TransactionView]:
         self.page_reads.append((limit, before_seq))
         return await super().list_transactions(username, limit, before_seq)
 
 
+class HeldReadModels(InMemoryLedgerStore):
+    """A store whose read-model writes wait until the test lets them through: the projector
+    is behind the replies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def write_rows(self, rows: Sequence[tuple[str, ReadModel]]) -> None:
+        await self.gate.wait()
+        await super().write_rows(rows)
+
+
+def transaction(seq: int) -> TransactionView:
+    return TransactionView(
+        seq, f"tx-{seq}", "DEPOSIT", Decimal("1.00"), Decimal(seq), "COMPLETED", AT
+    )
+
+
 def history(store: InMemoryLedgerStore, count: int, username: str = USER) -> None:
-    """``count`` deposits of 1.00 projected straight into the store's read models."""
+    """``count`` deposits of 1.00 written straight into the store's read models, as the
+    projector writes them: the rows, then the account view at the last version."""
 
     async def write() -> None:
-        for seq in range(1, count + 1):
-            amount, after = Decimal("1.00"), Decimal(seq)
-            transaction = TransactionView(
-                seq, f"tx-{seq}", "DEPOSIT", amount, after, "COMPLETED", AT
-            )
-            balance = BalanceView(username, after, Decimal(0), seq, seq, AT)
-            await store.apply_projection(Projection(username, transaction, balance))
+        await store.write_rows([(username, transaction(seq)) for seq in range(1, count + 1)])
+        balance = Decimal(count)
+        await store.put_account(AccountView(username, balance, Decimal(0), count, count, AT))
 
     run(write())
 
 
-def test_a_balance_miss_reads_the_store_and_fills_the_cache_at_the_version_read() -> None:
+def ledger(store: InMemoryLedgerStore, cache: VersionedCache | NullReadCache) -> LedgerService:
+    return LedgerService(store, cache, LedgerSettings(), clock=Clock())
+
+
+def test_an_account_miss_reads_the_store_and_fills_the_cache_at_the_version_read() -> None:
     store, cache = CountingStore(), VersionedCache()
     history(store, 3)
     reader = LedgerReader(store, cache)
 
-    view = run(reader.balance(USER))
+    view = run(reader.account(USER))
 
-    assert view is not None and view.balance == Decimal(3)
-    assert cache.puts == [(keys.balance_cache_key(USER), 3, balance_view_dict(view))]
+    assert view.balance == Decimal(3)
+    assert cache.puts == [(keys.balance_cache_key(USER), 3, account_view_dict(view))]
 
 
-def test_a_balance_hit_does_not_touch_the_store() -> None:
+def test_an_account_hit_does_not_touch_the_store() -> None:
     store, cache = CountingStore(), VersionedCache()
     history(store, 2)
     reader = LedgerReader(store, cache)
-    run(reader.balance(USER))
+    run(reader.account(USER))
 
-    view = run(reader.balance(USER))
+    view = run(reader.account(USER))
 
-    assert store.balance_reads == 1
-    assert view == run(store.get_balance(USER))
+    assert store.account_reads == 1
+    assert view == run(store.get_account(USER))
 
 
-def test_an_unknown_users_balance_is_none_and_nothing_is_cached() -> None:
-    cache = VersionedCache()
+def test_an_unknown_users_account_is_empty_at_version_0_and_cached_so_it_stays_warm() -> None:
+    store, cache = CountingStore(), VersionedCache()
+    reader = LedgerReader(store, cache)
 
-    assert run(LedgerReader(InMemoryLedgerStore(), cache).balance("nobody")) is None
-    assert cache.puts == []
+    first = run(reader.account("nobody"))
+    second = run(reader.account("nobody"))
+
+    assert first == second == empty_account("nobody")
+    assert (first.balance, first.version, first.holdings, first.updated_at) == (
+        Decimal("0.00"),
+        0,
+        {},
+        None,
+    )
+    assert cache.puts == [(keys.balance_cache_key("nobody"), 0, account_view_dict(first))]
+    assert store.account_reads == 1
+
+
+@synchronously
+async def test_the_first_operation_replaces_the_cached_empty_account() -> None:
+    store, cache = InMemoryLedgerStore(), VersionedCache()
+    service, reader = ledger(store, cache), LedgerReader(store, cache)
+
+    empty = await reader.account(USER)
+    await service.execute(USER, Deposit(Decimal("4.00")), "k1")
+    after = await reader.account(USER)
+
+    assert empty.version == 0
+    assert (after.version, after.balance) == (1, Decimal("4.00"))
 
 
 def test_without_a_cache_every_read_goes_to_the_store() -> None:
@@ -98,10 +143,10 @@ def test_without_a_cache_every_read_goes_to_the_store() -> None:
     history(store, 2)
     reader = LedgerReader(store, NullReadCache())
 
-    run(reader.balance(USER))
-    run(reader.balance(USER))
+    run(reader.account(USER))
+    run(reader.account(USER))
 
-    assert store.balance_reads == 2
+    assert store.account_reads == 2
 
 
 def test_the_first_page_comes_from_the_recent_window_and_is_cached() -> None:
@@ -176,22 +221,68 @@ def test_an_empty_history_is_an_empty_page() -> None:
     assert cache.entries[keys.transactions_cache_key(USER)][0] == 0
 
 
-def test_a_write_invalidates_the_cached_window_and_the_next_read_sees_it() -> None:
+@synchronously
+async def test_a_write_invalidates_the_cached_window_and_the_next_read_sees_it() -> None:
     store, cache = InMemoryLedgerStore(), VersionedCache()
-    ledger = LedgerService(store, cache, clock=Clock())
-    reader = LedgerReader(store, cache)
+    service, reader = ledger(store, cache), LedgerReader(store, cache)
 
-    async def read_write_read() -> tuple[TransactionPage, TransactionPage, BalanceView | None]:
-        await ledger.execute(USER, Deposit(Decimal("1.00")), "k1")
-        before = await reader.transactions(USER, limit=10)
-        await ledger.execute(USER, Deposit(Decimal("2.00")), "k2")
-        return before, await reader.transactions(USER, limit=10), await reader.balance(USER)
-
-    before, after, balance = run(read_write_read())
+    await service.execute(USER, Deposit(Decimal("1.00")), "k1")
+    before = await reader.transactions(USER, limit=10)
+    await service.execute(USER, Deposit(Decimal("2.00")), "k2")
+    after = await reader.transactions(USER, limit=10)
+    account = await reader.account(USER)
 
     assert [t.seq for t in before.items] == [1]
     assert [t.seq for t in after.items] == [2, 1]
-    assert balance is not None and balance.balance == Decimal("3.00")
+    assert account.balance == Decimal("3.00")
+
+
+@synchronously
+async def test_reads_show_the_operations_answered_before_the_projector_writes_them() -> None:
+    store = HeldReadModels()
+    service, reader = ledger(store, NullReadCache()), LedgerReader(store, NullReadCache())
+
+    await service.execute(USER, Deposit(Decimal("10.00")), "k1")
+    await service.execute(USER, Withdraw(Decimal("20.00")), "k2")  # refused: no row
+    await service.execute(USER, Withdraw(Decimal("4.00")), "k3")
+    head = await reader.head(USER)
+    account = await reader.account(USER)
+    page = await reader.transactions(USER, limit=10)
+    nothing_written = (await store.get_account(USER), dict(store.transactions))
+    store.gate.set()
+    await service.flush()
+
+    assert nothing_written == (None, {})
+    assert (account.balance, account.version, account.transaction_count) == (
+        Decimal("6.00"),
+        3,
+        2,
+    )
+    assert [(t.seq, t.transaction_type) for t in page.items] == [(3, "WITHDRAW"), (1, "DEPOSIT")]
+    assert [row.seq for row in head.tail] == [1, 3]
+    assert await reader.head(USER) == type(head)(account, ())  # the same, now from the store
+    assert await reader.transactions(USER, limit=10) == page
+
+
+@synchronously
+async def test_written_and_unwritten_rows_merge_into_one_page_without_duplicates() -> None:
+    store = InMemoryLedgerStore()
+    service, reader = ledger(store, NullReadCache()), LedgerReader(store, NullReadCache())
+    for i in range(1, 4):
+        await service.execute(USER, Deposit(Decimal("1.00")), f"k{i}")
+    await service.flush()
+    store.fail_next_projection = True  # events 4 and 5 stay above the watermark for a while
+    for i in range(4, 6):
+        await service.execute(USER, Deposit(Decimal("1.00")), f"k{i}")
+
+    first = await reader.transactions(USER, limit=2)
+    second = await reader.transactions(USER, limit=2, before_seq=first.items[-1].seq)
+    third = await reader.transactions(USER, limit=2, before_seq=second.items[-1].seq)
+    await service.flush()
+
+    assert [[t.seq for t in p.items] for p in (first, second, third)] == [[5, 4], [3, 2], [1]]
+    assert [p.has_more for p in (first, second, third)] == [True, True, False]
+    assert (await store.get_account(USER)).version == 5  # type: ignore[union-attr]
 
 
 def test_the_null_cache_misses_and_ignores_writes() -> None:

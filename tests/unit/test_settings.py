@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from actors.domain.accounts import CashLimits
+from actors.domain.limits import CashLimits, OrderLimits
+from actors.settings import LedgerSettings
 from serve.settings import DEVELOPMENT_SECRET, Settings
 
 STRONG_SECRET = "x7P2q9L0w4E8r1T6y3U5i0O9p8A7s6D5"
@@ -58,23 +59,69 @@ def test_an_unknown_environment_name_is_refused() -> None:
 
 
 def test_the_limits_come_from_the_settings() -> None:
-    settings = Settings(daily_deposit_limit="50.00", max_amount="500.00")
+    settings = Settings(daily_deposit_limit="50.00", max_amount="500.00", min_order_quantity="0.1")
 
-    assert settings.limits == CashLimits(
+    assert settings.cash_limits == CashLimits(
         Decimal("0.01"), Decimal("500.00"), Decimal("50.00"), Decimal("5000.00")
+    )
+    assert settings.order_limits == OrderLimits(
+        Decimal("0.1"), Decimal("10000.00"), Decimal("0.01")
     )
 
 
-def test_the_ledger_configuration_carries_the_settings_to_the_shards() -> None:
-    settings = Settings(table_name="t1", shard_count=8, snapshot_every=10, dynamodb_endpoint_url="")
+def test_the_limits_can_be_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OP_DAILY_WITHDRAWAL_LIMIT", "12.34")
+    monkeypatch.setenv("OP_MAX_ORDER_VALUE", "99")
 
-    config = settings.ledger_config()
+    assert LedgerSettings().cash_limits.daily_withdrawal == Decimal("12.34")
+    assert LedgerSettings().order_limits.max_value == Decimal("99")
 
-    assert (config.table_name, config.shard_count, config.snapshot_every) == ("t1", 8, 10)
-    assert config.dynamodb_endpoint_url is None  # empty means real AWS
-    assert config.limits == settings.limits
+
+def test_the_ledger_settings_carry_the_actors_part_to_the_shards() -> None:
+    settings = Settings(
+        table_name="t1",
+        shard_count=8,
+        snapshot_every=10,
+        dynamodb_endpoint_url="",
+        daily_deposit_limit=Decimal("50.00"),
+        jwt_secret=STRONG_SECRET,
+    )
+
+    shipped = settings.ledger_settings()
+
+    assert type(shipped) is LedgerSettings  # never the ingress's settings, secrets and all
+    assert not hasattr(shipped, "jwt_secret")
+    assert (shipped.table_name, shipped.shard_count, shipped.snapshot_every) == ("t1", 8, 10)
+    assert shipped.dynamodb_endpoint is None  # empty means real AWS
+    assert shipped.cash_limits == settings.cash_limits
+    assert shipped.order_limits == settings.order_limits
+    assert shipped.model_dump() == settings.model_dump(include=set(LedgerSettings.model_fields))
+
+
+def test_the_ledger_settings_do_not_read_the_environment_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings(snapshot_every=7)
+    monkeypatch.setenv("OP_SNAPSHOT_EVERY", "99")
+
+    assert settings.ledger_settings().snapshot_every == 7
+
+
+def test_a_configured_endpoint_is_used() -> None:
+    assert LedgerSettings(dynamodb_endpoint_url="http://ddb:8000").dynamodb_endpoint == (
+        "http://ddb:8000"
+    )
 
 
 def test_the_shard_count_is_bounded() -> None:
     with pytest.raises(ValidationError):
         Settings(shard_count=0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"snapshot_every": 0}, {"io_threads": 0}, {"price_tick_interval_s": 0}, {"ledger_store": "x"}],
+)
+def test_out_of_range_actor_settings_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        LedgerSettings(**bad)  # type: ignore[arg-type]

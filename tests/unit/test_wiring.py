@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 from ray.serve import Application
 
-from actors.config import LedgerConfig, dynamodb_client
 from actors.ledger.reads import LedgerReader
+from actors.settings import LedgerSettings, dynamodb_client
 from actors.users.store import DynamoUserStore
 from serve.app import build_app
 from serve.runtime import build_runtime
@@ -29,7 +29,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_the_dynamodb_client_uses_the_configured_endpoint_and_short_timeouts() -> None:
     client = dynamodb_client(
-        LedgerConfig(
+        LedgerSettings(
             dynamodb_endpoint_url="http://127.0.0.1:5999", aws_region="eu-west-1", io_threads=32
         )
     )
@@ -38,6 +38,18 @@ def test_the_dynamodb_client_uses_the_configured_endpoint_and_short_timeouts() -
     assert client.meta.region_name == "eu-west-1"
     assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (2, 5)
     assert client.meta.config.max_pool_connections == 32
+
+
+def test_the_dynamodb_client_keeps_a_pool_of_at_least_ten_connections() -> None:
+    client = dynamodb_client(LedgerSettings(io_threads=1))
+
+    assert client.meta.config.max_pool_connections == 10
+
+
+def test_an_empty_endpoint_means_aws() -> None:
+    client = dynamodb_client(LedgerSettings(dynamodb_endpoint_url="", aws_region="eu-west-1"))
+
+    assert client.meta.endpoint_url == "https://dynamodb.eu-west-1.amazonaws.com"
 
 
 def test_the_app_builder_refuses_a_placeholder_secret_in_production() -> None:
