@@ -55,6 +55,9 @@ class LedgerSettings(BaseSettings):
     min_order_quantity: Decimal = Decimal("0.001")
     max_order_value: Decimal = Decimal("10000.00")
     min_order_notional: Decimal = Decimal("0.01")
+    max_open_orders: int = Field(default=100, ge=1)  # limit orders open at once, per user
+    # The matcher: how often it re-reads the store's open orders (to pick up any it missed)
+    matcher_resync_interval_s: float = Field(default=30.0, gt=0)
 
     # Prices: the feed's source, its pace and how old a price may be when an order fills
     price_source: Literal["random_walk", "coingecko"] = "random_walk"
@@ -80,7 +83,12 @@ class LedgerSettings(BaseSettings):
     @property
     def order_limits(self) -> OrderLimits:
         """The order limits for the trading rules."""
-        return OrderLimits(self.min_order_quantity, self.max_order_value, self.min_order_notional)
+        return OrderLimits(
+            self.min_order_quantity,
+            self.max_order_value,
+            self.min_order_notional,
+            self.max_open_orders,
+        )
 
     def ledger_settings(self) -> LedgerSettings:
         """Only the actors' part, as a plain ``LedgerSettings`` (what is sent to the actors)."""

@@ -21,5 +21,10 @@ def committed_or_raise(outcome: Outcome) -> Committed:
 
 def created(body: dict[str, Any], replayed: bool) -> JSONResponse:
     """201 with ``body``; a replay of an earlier request says so in a header."""
+    return answered(body, replayed, 201)
+
+
+def answered(body: dict[str, Any], replayed: bool, status: int = 200) -> JSONResponse:
+    """``status`` with ``body``; a replay of an earlier request says so in a header."""
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
-    return JSONResponse(body, status_code=201, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)

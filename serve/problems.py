@@ -22,6 +22,8 @@ from actors.domain.errors import (
     InsufficientHoldingsError,
     InvalidAmountError,
     InvalidOrderError,
+    OrderNotCancellableError,
+    OrderNotFillableError,
     OrderRejectedError,
 )
 from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError, UserExistsError
@@ -66,6 +68,8 @@ PROBLEMS: dict[type[Exception], Mapping] = {
     InsufficientFundsError: Mapping(409, "insufficient_funds", "Insufficient funds"),
     InsufficientHoldingsError: Mapping(409, "insufficient_holdings", "Insufficient holdings"),
     DailyLimitExceededError: Mapping(409, "conflict", "Daily limit exceeded"),
+    OrderNotCancellableError: Mapping(409, "conflict", "Order not cancellable"),
+    OrderNotFillableError: Mapping(409, "conflict", "Order not fillable"),
     OrderRejectedError: Mapping(
         422, "validation_error", "Order outside the limits", field="quantity"
     ),

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -193,11 +194,14 @@ AssetId = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-
 
 
 class OrderCreate(Strict):
-    order_type: Literal["market_buy", "market_sell"]
+    order_type: Literal["market_buy", "market_sell", "limit_buy", "limit_sell"]
     asset_id: AssetId
     quantity: Quantity
-    price: Quantity | None = None
+    price: Quantity | None = Field(default=None, description="The limit price (limit orders only).")
     client_order_id: ClientOrderId | None = None
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When a queued limit order expires (limit orders only)."
+    )
 
 
 class OrderPublic(BaseModel):
@@ -212,6 +216,7 @@ class OrderPublic(BaseModel):
     total_amount: str | None
     created_at: str
     updated_at: str
+    expires_at: str | None = None
 
 
 class OrderEnvelope(BaseModel):

@@ -18,6 +18,7 @@ from actors.domain.events import Deposited, Withdrew
 from actors.domain.holdings import Holding
 from actors.domain.limits import CashLimits
 from actors.domain.money import ZERO, cash, check_cash_amount
+from actors.domain.reservations import OpenOrder
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Account:
     transaction_count: int = 0
     today: DailyTotals = field(default_factory=DailyTotals)
     holdings: Mapping[str, Holding] = field(default_factory=dict)
+    open_orders: Mapping[str, OpenOrder] = field(default_factory=dict)
 
     @property
     def available(self) -> Decimal:

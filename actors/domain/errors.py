@@ -85,3 +85,28 @@ class InvalidOrderError(DomainError, ValueError):
 
     def __str__(self) -> str:
         return self.reason
+
+
+class OrderNotCancellableError(DomainError):
+    """A cancel of an order that is not open: filled, cancelled or expired already (409)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id)
+        self.order_id = order_id
+
+    def __str__(self) -> str:
+        return "The order is not open: it was filled, cancelled or expired already."
+
+
+class OrderNotFillableError(DomainError, ValueError):
+    """A fill or an expiry the matcher asked for that does not apply (the order is not open,
+    the price does not cross it, its expiry has not come): nothing is recorded, and the
+    matcher drops its index entry."""
+
+    def __init__(self, order_id: str, reason: str) -> None:
+        super().__init__(order_id, reason)
+        self.order_id = order_id
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from actors.domain.commands import Side
+from actors.domain.reservations import OpenOrder
 
 
 @dataclass(frozen=True)
@@ -57,4 +58,58 @@ class OrderFilled:
         return f"market_{self.side}"
 
 
-Event = Deposited | Withdrew | OrderFilled
+@dataclass(frozen=True)
+class LimitOrderPlaced:
+    """A limit order was queued; what it needs is reserved (``order.reserved``)."""
+
+    order: OpenOrder
+    at: datetime
+
+    kind = "LimitOrderPlaced"
+
+
+@dataclass(frozen=True)
+class LimitOrderFilled:
+    """A queued limit order filled at ``price``: ``amount`` is the cash that moved, ``released``
+    what went back to available (of the cash for a buy, the asset's quantity for a sale)."""
+
+    order: OpenOrder
+    price: Decimal
+    amount: Decimal
+    released: Decimal
+    balance_after: Decimal
+    holding_after: Decimal
+    at: datetime
+
+    kind = "LimitOrderFilled"
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    """A queued limit order was cancelled by its owner; its reservation is released."""
+
+    order: OpenOrder
+    at: datetime
+
+    kind = "OrderCancelled"
+
+
+@dataclass(frozen=True)
+class OrderExpired:
+    """A queued limit order reached its expiry; its reservation is released."""
+
+    order: OpenOrder
+    at: datetime
+
+    kind = "OrderExpired"
+
+
+Event = (
+    Deposited
+    | Withdrew
+    | OrderFilled
+    | LimitOrderPlaced
+    | LimitOrderFilled
+    | OrderCancelled
+    | OrderExpired
+)

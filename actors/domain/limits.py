@@ -18,8 +18,10 @@ class CashLimits:
 
 @dataclass(frozen=True)
 class OrderLimits:
-    """The smallest quantity, the largest value and the smallest cash value of one order."""
+    """The smallest quantity, the largest value and the smallest cash value of one order, and
+    how many limit orders one account may have open at once."""
 
     min_quantity: Decimal
     max_value: Decimal
     min_notional: Decimal
+    max_open_orders: int

@@ -10,10 +10,11 @@ would otherwise give away the asset for nothing).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from actors.domain.accounts import Account, ensure_sufficient_funds
-from actors.domain.commands import PlaceMarketOrder
+from actors.domain.commands import PlaceLimitOrder, PlaceMarketOrder, Side
 from actors.domain.context import Context
 from actors.domain.errors import InsufficientHoldingsError, InvalidOrderError, OrderRejectedError
 from actors.domain.events import OrderFilled
@@ -36,7 +37,13 @@ def sale_proceeds(quantity: Decimal, price: Decimal) -> Decimal:
 
 
 def validate_order(command: PlaceMarketOrder, limits: OrderLimits) -> None:
-    """The checks that need no price: the asset id's shape, the quantity's minimum and places.
+    """The checks of a market order that need no price (see ``validate_quantity``)."""
+    validate_quantity(command, limits)
+
+
+def validate_quantity(command: PlaceMarketOrder | PlaceLimitOrder, limits: OrderLimits) -> None:
+    """The checks of any order that need no price: the asset id's shape, the quantity's
+    minimum and places.
 
     Raises:
         InvalidOrderError: bad input, answered 422 and never recorded.
@@ -104,17 +111,28 @@ def ensure_sufficient_holdings(asset_id: str, holding: Holding, quantity: Decima
 
 
 def apply_order_filled(account: Account, event: OrderFilled) -> Account:
-    """The account after a fill: cash and the holding (with its cost basis) move together."""
-    holding = account.holding(event.asset_id)
-    if event.side == "buy":
-        balance = account.balance - event.amount
-        quantity, cost = holding.quantity + event.quantity, holding.cost + event.amount
+    """The account after a market fill: cash and the holding (with its cost basis) move."""
+    return moved_by_fill(
+        account, event.side, event.asset_id, event.quantity, event.amount, event.at
+    )
+
+
+def moved_by_fill(
+    account: Account, side: Side, asset_id: str, quantity: Decimal, amount: Decimal, at: datetime
+) -> Account:
+    """The account after any fill: a buy pays ``amount`` and adds ``quantity`` at that cost; a
+    sale takes ``quantity`` out with its share of the cost (average cost, to the cent) and
+    brings ``amount``."""
+    holding = account.holding(asset_id)
+    if side == "buy":
+        balance = account.balance - amount
+        held_quantity, cost = holding.quantity + quantity, holding.cost + amount
     else:
-        balance = account.balance + event.amount
-        quantity = holding.quantity - event.quantity
-        sold_cost = (holding.cost * event.quantity / holding.quantity).quantize(CENT)
-        cost = holding.cost - sold_cost if quantity else Decimal("0.00")
-    opened = holding.opened_at or event.at
-    moved = replace(holding, quantity=quantity, cost=cost, opened_at=opened, updated_at=event.at)
-    after = account.with_holding(event.asset_id, moved)
+        balance = account.balance + amount
+        held_quantity = holding.quantity - quantity
+        sold_cost = (holding.cost * quantity / holding.quantity).quantize(CENT)
+        cost = holding.cost - sold_cost if held_quantity else Decimal("0.00")
+    opened = holding.opened_at or at
+    moved = replace(holding, quantity=held_quantity, cost=cost, opened_at=opened, updated_at=at)
+    after = account.with_holding(asset_id, moved)
     return replace(after, balance=balance, transaction_count=account.transaction_count + 1)

@@ -29,7 +29,9 @@ from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.projection import Projection, apply_record, project
 from actors.ledger.projector import Projector
 from actors.ledger.results import Committed, Failed, Outcome, Refused
+from actors.live.port import LiveEvent, LiveEvents, NullLiveEvents
 from actors.market.errors import PriceUnavailableError
+from actors.matching.port import NullOrderIndex, OrderIndexSink, indexed
 from actors.operations.base import AnyOperation
 from actors.operations.codec import (
     REFUSED,
@@ -43,8 +45,8 @@ from actors.settings import LedgerSettings
 from actors.store import keys
 from actors.store.errors import SequenceTakenError, StoreUnavailableError
 from actors.store.port import LedgerStore
-from actors.store.records import EventRecord, Snapshot
-from actors.store.views import account_view_dict
+from actors.store.records import EventRecord, JsonDict, Snapshot
+from actors.store.views import account_view_dict, view_dict
 
 log = logging.getLogger(__name__)
 MAX_DECIDE_ATTEMPTS = 3
@@ -115,6 +117,8 @@ class LedgerService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], str] = time_ordered_id,
         prices: PriceSource = no_prices,
+        live: LiveEvents | None = None,
+        order_index: OrderIndexSink | None = None,
     ) -> None:
         self._store = store
         self._cache = cache or NullReadCache()
@@ -124,6 +128,8 @@ class LedgerService:
         self._clock = clock
         self._new_id = new_id
         self._prices = prices
+        self._live = live or NullLiveEvents()
+        self._order_index = order_index or NullOrderIndex()
         self.projector = Projector(store)
         self.users: dict[str, UserAccount] = {}
         self.after_commit_hook: Callable[[EventRecord], None] | None = None
@@ -215,15 +221,26 @@ class LedgerService:
         user.receipts[key] = record
         if self.after_commit_hook is not None:
             self.after_commit_hook(record)
-        await self._after_commit(user, record, user.account, operation.live_event, result)
+        self._report_open_orders(user.username, account, user.account)
+        await self._after_commit(user, record, account, user.account, operation, result)
         return result
+
+    def _report_open_orders(self, username: str, before: Account, after: Account) -> None:
+        """Tell the matcher which open orders the commit opened and closed (if any)."""
+        if before.open_orders is after.open_orders:
+            return  # the rules replace the mapping only when an order opens or closes
+        opened = [indexed(username, o) for i, o in after.open_orders.items()]
+        opened = [o for o in opened if o.order_id not in before.open_orders]
+        closed = [i for i in before.open_orders if i not in after.open_orders]
+        self._order_index.changed(opened, closed)
 
     async def _after_commit(
         self,
         user: UserAccount,
         record: EventRecord,
+        before: Account,
         after: Account,
-        live_event: str,
+        operation: AnyOperation,
         result: Outcome,
     ) -> None:
         """Hand the read models to the projector, refresh the cache, publish the live events."""
@@ -233,19 +250,25 @@ class LedgerService:
             user.receipts = self._live_receipts(user)
             snapshot = Snapshot(after, dict(user.receipts))
         self.projector.submit(projection, snapshot)
-        await self._refresh_cache(projection)
+        view = await self._refresh_cache(projection)
+        seq = str(record.seq)
+        events = [LiveEvent("balance", view, seq)]
         if isinstance(result, Committed):
-            channel = keys.events_channel(user.username)
-            await self._cache.publish(
-                channel, {"type": live_event, "data": event_to_payload(result.event)}
-            )
+            events.append(LiveEvent(operation.live_event, event_to_payload(result.event), seq))
+        for asset_id, holding in projection.account.holdings.items():
+            if before.holdings.get(asset_id) != after.holdings.get(asset_id):
+                events.append(LiveEvent("holding", view_dict(holding), seq))
+        for asset_id in before.holdings.keys() - after.holdings.keys():
+            events.append(LiveEvent("holding", {"asset_id": asset_id, "quantity": "0"}, seq))
+        await self._live.publish(user.username, events)
 
-    async def _refresh_cache(self, projection: Projection) -> None:
+    async def _refresh_cache(self, projection: Projection) -> JsonDict:
+        """Put the account view in the cache (and invalidate the history); returns the view."""
         username, version = projection.username, projection.account.version
         view = account_view_dict(projection.account)
         await self._cache.put(keys.balance_cache_key(username), version, view)
         await self._cache.put(keys.transactions_cache_key(username), version, None)
-        await self._cache.publish(keys.events_channel(username), {"type": "balance", "data": view})
+        return view
 
     def _live_receipts(self, user: UserAccount) -> dict[str, EventRecord]:
         oldest = self._clock().timestamp() - self._settings.receipts_ttl_s
@@ -274,6 +297,9 @@ class LedgerService:
             self.projector.submit(missing)
             await self._refresh_cache(missing)
         user.account, user.receipts = account, receipts
+        if account.open_orders:  # repairs a report a crash lost between commit and report
+            opened = [indexed(user.username, o) for o in account.open_orders.values()]
+            self._order_index.changed(opened, [])
         return account
 
     def passivate_idle(self) -> int:

@@ -11,6 +11,7 @@ from actors.domain.errors import (
     DomainError,
     InsufficientFundsError,
     InsufficientHoldingsError,
+    OrderNotCancellableError,
 )
 from actors.operations.registry import for_event
 from actors.store.records import JsonDict
@@ -23,6 +24,7 @@ REFUSALS: dict[str, type[DomainError]] = {
         InsufficientFundsError,
         InsufficientHoldingsError,
         DailyLimitExceededError,
+        OrderNotCancellableError,
     )
 }
 

@@ -222,6 +222,19 @@ class DynamoLedgerStore:
         item = await self._get(username, keys.order_sk(order_id))
         return row_from_item(OrderView, item) if item else None
 
+    async def open_orders(self) -> list[tuple[str, OrderView]]:
+        found: list[tuple[str, OrderView]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            extra = {"ExclusiveStartKey": start} if start else {}
+            page = await self._table_call("scan", IndexName=keys.OPEN_ORDERS_INDEX, **extra)
+            for item in page["Items"]:
+                username = keys.username_of(item["PK"]["S"])
+                found.append((username, row_from_item(OrderView, item)))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
 
 def _compressed_state(snapshot: Snapshot) -> bytes:
     """The account and its newest receipts, compressed, within ``MAX_SNAPSHOT_BYTES``."""

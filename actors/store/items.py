@@ -24,7 +24,8 @@ Item = dict[str, dict[str, Any]]
 T = TypeVar("T")
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-KEY_ATTRIBUTES = ("PK", "SK")
+KEY_ATTRIBUTES = ("PK", "SK", keys.OPEN_PK, keys.OPEN_SK)
+QUEUED = "queued"
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,14 @@ def _load(cls: type[T], item: Item) -> T:
 
 
 def row_item(username: str, row: ReadModel) -> Item:
-    """A read-model row as an item of the user's partition."""
+    """A read-model row as an item of the user's partition; a queued order also carries the
+    keys of the sparse open-orders index (rewritten without them when it closes)."""
     form = ROW_FORMS[type(row)]
-    return to_item({"PK": keys.user_pk(username), "SK": form.sort_key(row), **asdict(row)})
+    values = {"PK": keys.user_pk(username), "SK": form.sort_key(row), **asdict(row)}
+    if isinstance(row, OrderView) and row.status == QUEUED:
+        values[keys.OPEN_PK] = keys.open_orders_pk(row.asset_id)
+        values[keys.OPEN_SK] = row.order_id
+    return to_item(values)
 
 
 def row_from_item(cls: type[T], item: Item) -> T:

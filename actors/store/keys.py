@@ -35,6 +35,21 @@ def asset_transaction_sk(asset_id: str, seq: int) -> str:
     return f"{asset_transactions_prefix(asset_id)}{seq:0{SEQ_WIDTH}d}"
 
 
+OPEN_ORDERS_INDEX = "open-orders"  # the sparse index of queued limit orders (the matcher's)
+OPEN_PK = "OPEN_PK"
+OPEN_SK = "OPEN_SK"
+
+
+def open_orders_pk(asset_id: str) -> str:
+    """The open-orders index partition of one asset."""
+    return f"OPEN#{asset_id}"
+
+
+def username_of(partition_key: str) -> str:
+    """The username in a ``USER#`` partition key."""
+    return partition_key.removeprefix("USER#")
+
+
 def seq_of(sort_key: str) -> int:
     """The sequence number in an ``EVENT#`` or ``TX#`` sort key."""
     return int(sort_key.rsplit("#", 1)[1])

@@ -102,6 +102,14 @@ class InMemoryLedgerStore:
     async def get_order(self, username: str, order_id: str) -> OrderView | None:
         return self.orders.get(username, {}).get(order_id)
 
+    async def open_orders(self) -> list[tuple[str, OrderView]]:
+        return [
+            (username, order)
+            for username, orders in sorted(self.orders.items())
+            for order in orders.values()
+            if order.status == "queued"
+        ]
+
     async def list_asset_transactions(
         self, username: str, asset_id: str, limit: int, before_seq: int | None = None
     ) -> Page[AssetTransactionView]:

@@ -63,3 +63,8 @@ class LedgerStore(Protocol):
         self, username: str, asset_id: str, limit: int, before_seq: int | None = None
     ) -> Page[AssetTransactionView]:
         """The user's movements of one asset newest first."""
+
+    async def open_orders(self) -> list[tuple[str, OrderView]]:
+        """Every queued limit order of every user, ``(username, order)``: the matcher's
+        rebuild (read from the sparse index, so it costs what is open, not what was ever
+        placed; eventually consistent: an order just placed may be missing)."""

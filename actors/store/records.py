@@ -95,6 +95,7 @@ class OrderView:
     total_amount: Decimal | None
     created_at: str
     updated_at: str
+    expires_at: str | None = None
 
 
 @dataclass(frozen=True)

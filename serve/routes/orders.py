@@ -1,4 +1,4 @@
-"""Orders: place a market order, list the caller's orders, read one; a holding's movements."""
+"""Orders: place a market or limit order, cancel one, list and read them; asset movements."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from actors.domain.commands import PlaceMarketOrder, Side
-from actors.domain.events import OrderFilled
+from actors.domain.commands import CancelOrder, PlaceLimitOrder, PlaceMarketOrder, Side
 from actors.domain.money import cash
-from actors.operations.orders import order_view
+from actors.operations.registry import order_view_of
 from actors.store.records import AssetTransactionView, OrderFilter, OrderView
 from serve.bodies import ExactJSONRoute
 from serve.deps import CurrentUser, IdempotencyKey, RuntimeDep
-from serve.outcomes import committed_or_raise, created
+from serve.outcomes import answered, committed_or_raise, created
 from serve.pricing import quantity_text
 from serve.problems import Problem
+from serve.runtime import Runtime
 from serve.schemas import (
     AssetTransactionPublic,
     AssetTransactionsPublic,
@@ -28,7 +28,7 @@ from serve.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJSONRoute)
 NOT_FOUND = Problem(404, "resource_not_found", "Not found", "No such order.")
-SIDES: dict[str, Side] = {"market_buy": "buy", "market_sell": "sell"}
+SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -38,38 +38,61 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 async def place_order(
     body: OrderCreate, username: CurrentUser, key: IdempotencyKey, runtime: RuntimeDep
 ) -> JSONResponse:
-    """A market order, filled at once at the current price or refused (409 for insufficient
-    funds or holdings, 422 outside the order limits, 503 with ``Retry-After`` without a fresh
-    price). Without an ``Idempotency-Key``, the ``client_order_id`` is the key."""
-    if body.price is not None:
-        raise Problem(
-            422,
-            "validation_error",
-            "Validation failed",
-            "A market order takes no price.",
-            [{"field": "price", "message": "A market order takes no price."}],
-        )
-    asset = await runtime.market.find(body.asset_id)
+    """A market order, filled at once at the current price or refused, or a limit order,
+    queued with what it needs reserved (409 for insufficient funds or holdings, 422 outside
+    the order limits, 503 with ``Retry-After`` without a fresh price for a market order).
+    Without an ``Idempotency-Key``, the ``client_order_id`` is the key."""
+    asset_id = await _traded_asset(runtime, body.asset_id)
+    if key.startswith("auto-") and body.client_order_id:
+        key = "order-" + body.client_order_id
+    outcome = committed_or_raise(
+        await runtime.ledger.execute(username, _command(body, asset_id), key)
+    )
+    order = order_public(order_view_of(outcome.event, outcome.seq))
+    return created(OrderEnvelope(data=order).model_dump(), outcome.replayed)
+
+
+def _command(body: OrderCreate, asset_id: str) -> PlaceMarketOrder | PlaceLimitOrder:
+    kind, side = body.order_type.split("_")
+    if kind == "market":
+        for name in ("price", "expires_at"):
+            if getattr(body, name) is not None:
+                raise _invalid(name, f"A market order takes no {name}.")
+        return PlaceMarketOrder(SIDES[side], asset_id, body.quantity, body.client_order_id)
+    if body.price is None:
+        raise _invalid("price", "A limit order needs a price.")
+    return PlaceLimitOrder(
+        SIDES[side], asset_id, body.quantity, body.price, body.client_order_id, body.expires_at
+    )
+
+
+async def _traded_asset(runtime: Runtime, asset_id: str) -> str:
+    asset = await runtime.market.find(asset_id)
     if asset is None or not asset.is_active:
         reason = (
             "This asset is not traded." if asset is None else "This asset cannot be traded now."
         )
-        raise Problem(
-            422,
-            "validation_error",
-            "Validation failed",
-            reason,
-            [{"field": "asset_id", "message": reason}],
-        )
-    if key.startswith("auto-") and body.client_order_id:
-        key = "order-" + body.client_order_id
-    command = PlaceMarketOrder(
-        SIDES[body.order_type], asset.asset_id, body.quantity, body.client_order_id
+        raise _invalid("asset_id", reason)
+    return asset.asset_id
+
+
+def _invalid(field: str, reason: str) -> Problem:
+    return Problem(
+        422, "validation_error", "Validation failed", reason, [{"field": field, "message": reason}]
     )
-    outcome = committed_or_raise(await runtime.ledger.execute(username, command, key))
-    event: OrderFilled = outcome.event
-    order = order_public(order_view(event, outcome.seq))
-    return created(OrderEnvelope(data=order).model_dump(), outcome.replayed)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderEnvelope)
+async def cancel_order(
+    order_id: OrderId, username: CurrentUser, key: IdempotencyKey, runtime: RuntimeDep
+) -> JSONResponse:
+    """Cancel one of the caller's open limit orders, releasing what it reserved: 404 as for
+    any order that is not theirs, 409 when it is final already (filled, cancelled, expired)."""
+    if await runtime.reader.order(username, order_id) is None:
+        raise NOT_FOUND
+    outcome = committed_or_raise(await runtime.ledger.execute(username, CancelOrder(order_id), key))
+    order = order_public(order_view_of(outcome.event, outcome.seq))
+    return answered(OrderEnvelope(data=order).model_dump(), outcome.replayed)
 
 
 @router.get("/orders")
@@ -136,6 +159,7 @@ def order_public(order: OrderView) -> OrderPublic:
         total_amount=str(cash(order.total_amount)) if order.total_amount is not None else None,
         created_at=order.created_at,
         updated_at=order.updated_at,
+        expires_at=order.expires_at,
     )
 
 

@@ -14,9 +14,11 @@ from actors.domain.commands import Command, Deposit, Withdraw
 from actors.domain.errors import DailyLimitExceededError, InsufficientFundsError
 from actors.domain.events import Deposited, OrderFilled
 from actors.domain.holdings import Holding
+from actors.domain.reservations import OpenOrder
 from actors.ledger.projection import account_view, apply_record
 from actors.ledger.service import LedgerService
 from actors.operations.codec import REFUSED, event_to_payload, refusal_to_payload
+from actors.operations.limit_orders import limit_order_view
 from actors.operations.orders import MARKET_ORDER
 from actors.settings import LedgerSettings
 from actors.store.blocking import BlockingRunner
@@ -35,6 +37,7 @@ from actors.store.records import (
 from tests.contract.conftest import run
 
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+D = Decimal
 
 
 def deposit_record(username: str, seq: int, amount: str = "1.00") -> EventRecord:
@@ -477,3 +480,30 @@ def test_a_dynamo_snapshot_too_big_for_one_item_keeps_the_newest_receipts(
     kept = list(loaded.receipts)
     assert 0 < len(kept) < len(keys)
     assert kept == keys[-len(kept) :]  # a suffix: the newest receipts survive
+
+
+def test_queued_limit_orders_are_in_the_open_orders_index_until_they_close(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    def order(order_id: str, status: str, asset_id: str = "BTC") -> tuple[str, ReadModel]:
+        placed = OpenOrder(order_id, None, "buy", asset_id, D("0.5"), D("100.5"), D("50.25"), AT)
+        return username, limit_order_view(placed, 1, status, AT.isoformat())
+
+    def mine() -> list[tuple[str, str, str]]:
+        found = run(ledger_store.open_orders())
+        return sorted((o.order_id, o.asset_id, o.status) for u, o in found if u == username)
+
+    run(ledger_store.write_rows([order("o-1", "queued"), order("o-2", "queued", "ETH")]))
+    run(ledger_store.write_rows([order("o-3", "queued"), order("o-3", "cancelled")]))
+    assert mine() == [("o-1", "BTC", "queued"), ("o-2", "ETH", "queued")]
+
+    run(ledger_store.write_rows([order("o-1", "completed")]))
+    assert mine() == [("o-2", "ETH", "queued")]
+    listed = run(ledger_store.list_orders(username, 10, None, OrderFilter()))
+    assert [(o.order_id, o.status) for o in listed.items] == [
+        ("o-3", "cancelled"),
+        ("o-2", "queued"),
+        ("o-1", "completed"),
+    ]
+    found = [o for u, o in run(ledger_store.open_orders()) if u == username]
+    assert found[0].price == D("100.5") and found[0].quantity == D("0.5")

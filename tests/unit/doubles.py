@@ -14,7 +14,9 @@ from actors.domain.commands import Command
 from actors.domain.errors import InvalidOrderError
 from actors.ledger.results import Outcome
 from actors.ledger.service import LedgerService
+from actors.live.port import LiveEvent
 from actors.market.errors import PriceUnavailableError
+from actors.matching.book import IndexedOrder
 from actors.store.errors import SequenceTakenError
 from actors.store.memory import InMemoryLedgerStore
 from actors.store.records import EventRecord, JsonDict
@@ -139,3 +141,27 @@ def synchronously(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..
         asyncio.run(test(*args, **kwargs))
 
     return run
+
+
+@dataclass
+class RecordingLiveEvents:
+    """A live-events port that keeps what the ledger published, ``(username, event)``."""
+
+    published: list[tuple[str, LiveEvent]] = field(default_factory=list)
+
+    async def publish(self, username: str, events: list[LiveEvent]) -> None:
+        self.published.extend((username, event) for event in events)
+
+
+@dataclass
+class RecordingOrderIndex:
+    """An order-index sink that keeps the reports: open entries by id, and the closed ids."""
+
+    open: dict[str, IndexedOrder] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+
+    def changed(self, opened: list[IndexedOrder], closed: list[str]) -> None:
+        self.open.update((o.order_id, o) for o in opened)
+        for order_id in closed:
+            self.open.pop(order_id, None)
+            self.closed.append(order_id)

@@ -31,7 +31,7 @@ from actors.domain.limits import CashLimits, OrderLimits
 
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 LIMITS = CashLimits(Decimal("0.01"), Decimal("1000000.00"), Decimal("10000.00"), Decimal("5000.00"))
-ORDER_LIMITS = OrderLimits(Decimal("0.001"), Decimal("10000.00"), Decimal("0.01"))
+ORDER_LIMITS = OrderLimits(Decimal("0.001"), Decimal("10000.00"), Decimal("0.01"), 100)
 
 
 def no_price(asset_id: str) -> Decimal:

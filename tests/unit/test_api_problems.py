@@ -15,6 +15,8 @@ from actors.domain.errors import (
     InsufficientHoldingsError,
     InvalidAmountError,
     InvalidOrderError,
+    OrderNotCancellableError,
+    OrderNotFillableError,
     OrderRejectedError,
 )
 from actors.domain.events import Deposited
@@ -33,6 +35,8 @@ CASES: list[tuple[Exception, int, str]] = [
     (InsufficientHoldingsError("BTC", Decimal(2), Decimal(1)), 409, "insufficient_holdings"),
     (DailyLimitExceededError("deposit", Decimal(10), Decimal(9)), 409, "conflict"),
     (OrderRejectedError("too large"), 422, "validation_error"),
+    (OrderNotCancellableError("o-1"), 409, "conflict"),
+    (OrderNotFillableError("o-1", "not open"), 409, "conflict"),
     (InvalidOrderError("asset_id", "bad"), 422, "validation_error"),
     (InvalidAmountError("bad"), 422, "validation_error"),
     (UserExistsError("email"), 409, "resource_already_exists"),

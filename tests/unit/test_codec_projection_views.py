@@ -22,7 +22,15 @@ from actors.domain.errors import (
     InsufficientHoldingsError,
     InvalidAmountError,
 )
-from actors.domain.events import Deposited, OrderFilled, Withdrew
+from actors.domain.events import (
+    Deposited,
+    LimitOrderFilled,
+    LimitOrderPlaced,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    Withdrew,
+)
 from actors.domain.holdings import Holding
 from actors.ledger.projection import account_from_view, account_view, apply_record, project
 from actors.operations.codec import (
@@ -110,6 +118,10 @@ def test_every_operation_is_registered_under_its_command_and_its_event_name() ->
         "Deposited": Deposited,
         "Withdrew": Withdrew,
         "OrderFilled": OrderFilled,
+        "LimitOrderPlaced": LimitOrderPlaced,
+        "LimitOrderFilled": LimitOrderFilled,
+        "OrderCancelled": OrderCancelled,
+        "OrderExpired": OrderExpired,
     }
     assert for_command(Deposit(Decimal(1))).event_type is Deposited
     assert for_command(Withdraw(Decimal(1))).event_type is Withdrew

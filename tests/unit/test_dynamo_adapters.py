@@ -304,9 +304,12 @@ class TableClient:
         ResourceNotFoundException = NotFoundError
         ResourceInUseException = InUseError
 
-    def __init__(self, statuses: list[str | None], create_raises: bool = False) -> None:
+    def __init__(
+        self, statuses: list[str | None], create_raises: bool = False, indexed: bool = True
+    ) -> None:
         self.statuses = statuses
         self.create_raises = create_raises
+        self.indexes = [{"IndexName": "open-orders"}] if indexed else []
         self.calls: list[str] = []
 
     def describe_table(self, TableName: str) -> dict[str, Any]:
@@ -314,7 +317,11 @@ class TableClient:
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         if status is None:
             raise NotFoundError(TableName)
-        return {"Table": {"TableStatus": status}}
+        return {"Table": {"TableStatus": status, "GlobalSecondaryIndexes": self.indexes}}
+
+    def update_table(self, TableName: str, **change: Any) -> None:
+        for update in change["GlobalSecondaryIndexUpdates"]:
+            self.calls.append("add-index:" + update["Create"]["IndexName"])
 
     def create_table(self, TableName: str, **definition: Any) -> None:
         self.calls.append("create")
@@ -352,6 +359,14 @@ def test_an_existing_table_is_left_alone(no_sleep: list[float]) -> None:
 
     assert ensure_table(client, "t") is False
     assert "create" not in client.calls
+    assert not [c for c in client.calls if c.startswith("add-index")]
+
+
+def test_an_existing_table_without_the_open_orders_index_gets_it(no_sleep: list[float]) -> None:
+    client = TableClient(["ACTIVE"], indexed=False)
+
+    assert ensure_table(client, "t") is False
+    assert client.calls[-1] == "add-index:open-orders"
 
 
 def test_losing_the_race_to_create_the_table_is_fine(no_sleep: list[float]) -> None:

@@ -15,6 +15,8 @@ from actors.domain.errors import (
     InsufficientHoldingsError,
     InvalidAmountError,
     InvalidOrderError,
+    OrderNotCancellableError,
+    OrderNotFillableError,
     OrderRejectedError,
 )
 from actors.ledger.errors import (
@@ -52,6 +54,11 @@ ERRORS: list[tuple[Exception, dict[str, object]]] = [
     (
         InvalidOrderError("quantity", "The quantity must be at least 0.001."),
         {"field": "quantity", "reason": "The quantity must be at least 0.001."},
+    ),
+    (OrderNotCancellableError("o-1"), {"order_id": "o-1"}),
+    (
+        OrderNotFillableError("o-2", "The order is not open."),
+        {"order_id": "o-2", "reason": "The order is not open."},
     ),
     (LedgerError("not run"), {}),
     (IdempotencyKeyReusedError("client-k1"), {"key": "client-k1"}),

@@ -24,6 +24,7 @@ from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.projection import apply_record
 from actors.ledger.results import Committed, Failed, Outcome, Refused
 from actors.ledger.service import LedgerService
+from actors.live.port import LiveEvent
 from actors.market.errors import PriceUnavailableError
 from actors.operations.codec import REFUSED, event_to_payload
 from actors.settings import LedgerSettings
@@ -32,7 +33,14 @@ from actors.store.errors import StoreUnavailableError
 from actors.store.memory import InMemoryLedgerStore
 from actors.store.records import EventRecord, ReadModel, Snapshot
 from actors.store.views import account_view_dict
-from tests.unit.doubles import START, AlwaysTakenStore, Clock, GatedStore, VersionedCache
+from tests.unit.doubles import (
+    START,
+    AlwaysTakenStore,
+    Clock,
+    GatedStore,
+    RecordingLiveEvents,
+    VersionedCache,
+)
 
 T = TypeVar("T")
 USER = "alice"
@@ -70,6 +78,7 @@ def service(
     store: InMemoryLedgerStore | None = None,
     cache: VersionedCache | None = None,
     clock: Clock | None = None,
+    live: RecordingLiveEvents | None = None,
     **overrides: Any,
 ) -> LedgerService:
     return LedgerService(
@@ -78,6 +87,7 @@ def service(
         LedgerSettings(**overrides),
         clock=clock or Clock(),
         new_id=counter_ids(),
+        live=live,
     )
 
 
@@ -122,8 +132,8 @@ def rebuilt(store: InMemoryLedgerStore, username: str = USER) -> Account:
 
 
 def test_a_deposit_is_committed_then_projected_cached_and_published() -> None:
-    store, cache = InMemoryLedgerStore(), VersionedCache()
-    ledger = service(store, cache)
+    store, cache, live = InMemoryLedgerStore(), VersionedCache(), RecordingLiveEvents()
+    ledger = service(store, cache, live=live)
 
     async def scenario() -> tuple[Outcome, int]:
         outcome = await ledger.execute(USER, deposit("100.00"), "k1")
@@ -149,11 +159,11 @@ def test_a_deposit_is_committed_then_projected_cached_and_published() -> None:
     view = account_view_dict(store.accounts[USER])
     assert cache.entries[balance_key] == (1, view)
     assert cache.entries[keys.transactions_cache_key(USER)] == (1, None)
-    live = {"type": "transaction", "data": event_to_payload(committed(outcome).event)}
-    assert cache.published == [
-        (keys.events_channel(USER), {"type": "balance", "data": view}),
-        (keys.events_channel(USER), live),
+    assert live.published == [
+        (USER, LiveEvent("balance", view, "1")),
+        (USER, LiveEvent("transaction", event_to_payload(committed(outcome).event), "1")),
     ]
+    assert cache.published == []  # live events have their own port, not the read cache
 
 
 def test_bad_input_fails_before_the_users_lock_and_records_nothing() -> None:
@@ -171,12 +181,12 @@ def test_bad_input_fails_before_the_users_lock_and_records_nothing() -> None:
 def test_a_withdrawal_larger_than_the_balance_is_refused_and_recorded_without_moving_money() -> (
     None
 ):
-    store, cache = InMemoryLedgerStore(), VersionedCache()
-    ledger = service(store, cache)
+    store, cache, live = InMemoryLedgerStore(), VersionedCache(), RecordingLiveEvents()
+    ledger = service(store, cache, live=live)
 
     async def scenario() -> Outcome:
         await ledger.execute(USER, deposit("10.00"), "k1")
-        cache.published.clear()
+        live.published.clear()
         outcome = await ledger.execute(USER, withdraw("10.01"), "k2")
         await ledger.flush()
         return outcome
@@ -191,7 +201,7 @@ def test_a_withdrawal_larger_than_the_balance_is_refused_and_recorded_without_mo
     assert balance_in(store) == Decimal("10.00")
     assert (store.accounts[USER].version, store.accounts[USER].transaction_count) == (2, 1)
     assert sorted(store.transactions[USER]) == [1]  # a refusal is no transaction
-    assert [m["type"] for _, m in cache.published] == ["balance"]  # the new version, no event
+    assert [e.type for _, e in live.published] == ["balance"]  # the new version, no event
     assert cache.entries[keys.balance_cache_key(USER)][0] == 2
 
 

@@ -59,13 +59,18 @@ def test_an_unknown_environment_name_is_refused() -> None:
 
 
 def test_the_limits_come_from_the_settings() -> None:
-    settings = Settings(daily_deposit_limit="50.00", max_amount="500.00", min_order_quantity="0.1")
+    settings = Settings(
+        daily_deposit_limit="50.00",
+        max_amount="500.00",
+        min_order_quantity="0.1",
+        max_open_orders=7,
+    )
 
     assert settings.cash_limits == CashLimits(
         Decimal("0.01"), Decimal("500.00"), Decimal("50.00"), Decimal("5000.00")
     )
     assert settings.order_limits == OrderLimits(
-        Decimal("0.1"), Decimal("10000.00"), Decimal("0.01")
+        Decimal("0.1"), Decimal("10000.00"), Decimal("0.01"), 7
     )
 
 

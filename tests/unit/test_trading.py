@@ -28,7 +28,7 @@ from actors.domain.trading import (
 )
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
-LIMITS = OrderLimits(Decimal("0.001"), Decimal("10000.00"), Decimal("0.01"))
+LIMITS = OrderLimits(Decimal("0.001"), Decimal("10000.00"), Decimal("0.01"), 100)
 CASH = CashLimits(Decimal("0.01"), Decimal("1000000"), Decimal("10000"), Decimal("5000"))
 D = Decimal
 
@@ -129,7 +129,7 @@ def test_an_order_worth_less_than_the_minimum_notional_is_refused() -> None:
     held = Account("alice").with_holding("SHIB", Holding(D("1")))
     with pytest.raises(OrderRejectedError, match=r"at least 0\.01"):
         decide_market_order(held, sell("0.001", "SHIB"), ctx("0.00002"))
-    limits = OrderLimits(D("0.001"), D("10000"), D("1.00"))
+    limits = OrderLimits(D("0.001"), D("10000"), D("1.00"), 100)
     with pytest.raises(OrderRejectedError):
         decide_market_order(Account("a", D("10")), buy("0.001"), ctx("100", limits))
 

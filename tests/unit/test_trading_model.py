@@ -1,21 +1,38 @@
-"""A state machine of random deposits, withdrawals, buys, sells, replayed keys, actor restarts
-and reads against a reference model: conservation and non-negativity hold, and a broken sell
-rule (no holdings check) is caught."""
+"""A state machine of random deposits, withdrawals, market buys and sells, limit orders,
+cancels, price ticks that fill the limit orders they cross, replayed keys, actor restarts and
+reads against a reference model: conservation, non-negativity and reservations hold, and a
+broken sell rule (no holdings check) is caught."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from actors.cache.read_cache import NullReadCache
 from actors.domain import trading
-from actors.domain.commands import Command, Deposit, PlaceMarketOrder, Withdraw
+from actors.domain.commands import (
+    CancelOrder,
+    Command,
+    Deposit,
+    FillOrder,
+    PlaceLimitOrder,
+    PlaceMarketOrder,
+    Side,
+    Withdraw,
+)
 from actors.ledger.reads import LedgerReader
 from actors.ledger.results import Committed, Failed, Outcome, Refused
 from actors.ledger.service import LedgerService
@@ -35,15 +52,41 @@ ASSETS = st.sampled_from(["BTC", "ETH"])
 
 
 @dataclass
+class Open:
+    """A queued limit order as the model sees it."""
+
+    side: Side
+    asset: str
+    quantity: Decimal
+    limit: Decimal
+    reserved: Decimal
+
+
+@dataclass
 class Model:
     """What the ledger must hold, computed from the rules as written in the docs."""
 
     cash: Decimal = Decimal("0.00")
     holdings: dict[str, Decimal] = field(default_factory=dict)
-    answers: dict[str, tuple[str, Outcome]] = field(default_factory=dict)
+    open: dict[str, Open] = field(default_factory=dict)
+    answers: dict[str, tuple[Command, Outcome]] = field(default_factory=dict)
+
+    @property
+    def held_cash(self) -> Decimal:
+        return sum((o.reserved for o in self.open.values() if o.side == "buy"), Decimal("0.00"))
+
+    def held(self, asset: str) -> Decimal:
+        return sum(
+            (o.reserved for o in self.open.values() if o.side == "sell" and o.asset == asset),
+            Decimal(0),
+        )
+
+    def available(self, asset: str) -> Decimal:
+        return self.holdings.get(asset, Decimal(0)) - self.held(asset)
 
     def expect(self, command: Command, price: Decimal) -> type[Outcome]:
-        """What the ledger should answer; applies the command to the model when it commits.
+        """What the ledger should answer; applies the command to the model when it commits
+        (a limit order's placement is applied by the machine, which learns its id).
 
         An order outside the order limits is bad input (``Failed``, not recorded), one the
         account cannot pay or deliver is ``Refused``."""
@@ -51,30 +94,52 @@ class Model:
             self.cash += command.amount
             return Committed
         if isinstance(command, Withdraw):
-            if command.amount > self.cash:
+            if command.amount > self.cash - self.held_cash:
                 return Refused
             self.cash -= command.amount
             return Committed
+        if isinstance(command, CancelOrder):
+            if self.open.pop(command.order_id, None) is None:
+                return Refused
+            return Committed
+        if isinstance(command, PlaceLimitOrder):
+            value = command.quantity * command.limit_price
+            if value > 10000 or value.quantize(CENT, ROUND_DOWN) < CENT:
+                return Failed
+            if command.side == "buy":
+                enough = value.quantize(CENT, ROUND_UP) <= self.cash - self.held_cash
+            else:
+                enough = command.quantity <= self.available(command.asset_id)
+            return Committed if enough else Refused
         assert isinstance(command, PlaceMarketOrder)
-        value = command.quantity * price
-        held = self.holdings.get(command.asset_id, Decimal(0))
-        if command.side == "buy":
+        return self._market(command.side, command.asset_id, command.quantity, price)
+
+    def _market(self, side: Side, asset: str, quantity: Decimal, price: Decimal) -> type[Outcome]:
+        value = quantity * price
+        if side == "buy":
             cost = value.quantize(CENT, ROUND_UP)
             if value > 10000 or cost < CENT:
                 return Failed
-            if cost > self.cash:
+            if cost > self.cash - self.held_cash:
                 return Refused
-            self.cash -= cost
-            self.holdings[command.asset_id] = held + command.quantity
+            self.fill(side, asset, quantity, cost)
             return Committed
         proceeds = value.quantize(CENT, ROUND_DOWN)
         if value > 10000 or proceeds < CENT:
             return Failed
-        if command.quantity > held:
+        if quantity > self.available(asset):
             return Refused
-        self.cash += proceeds
-        self.holdings[command.asset_id] = held - command.quantity
+        self.fill(side, asset, quantity, proceeds)
         return Committed
+
+    def fill(self, side: Side, asset: str, quantity: Decimal, amount: Decimal) -> None:
+        held = self.holdings.get(asset, Decimal(0))
+        if side == "buy":
+            self.cash -= amount
+            self.holdings[asset] = held + quantity
+        else:
+            self.cash += amount
+            self.holdings[asset] = held - quantity
 
 
 class TradingMachine(RuleBasedStateMachine):
@@ -93,14 +158,21 @@ class TradingMachine(RuleBasedStateMachine):
     def run(self, command: Command, key: str) -> Outcome:
         return self.loop.run_until_complete(self.service.execute(USER, command, key))
 
-    def send(self, command: Command, asset: str = "BTC") -> None:
+    def send(self, command: Command, asset: str = "BTC") -> Outcome:
         self.keys += 1
         key = f"k{self.keys}"
         expected = self.model.expect(command, self.prices.prices[asset])
         outcome = self.run(command, key)
         assert type(outcome) is expected, (command, outcome)
         if not isinstance(outcome, Failed):  # a failure is not recorded: nothing to replay
-            self.model.answers[key] = (command.canonical(), outcome)
+            self.model.answers[key] = (command, outcome)
+        return outcome
+
+    @initialize(amount=st.sampled_from([Decimal("0.00"), Decimal("20000.00")]))
+    def start_funded(self, amount: Decimal) -> None:
+        """Most runs start with cash, so trades and fills happen rather than refusals."""
+        if amount:
+            self.send(Deposit(amount))
 
     @rule(amount=AMOUNTS)
     def deposit(self, amount: Decimal) -> None:
@@ -120,30 +192,49 @@ class TradingMachine(RuleBasedStateMachine):
             quantity = self.model.holdings[asset]
         self.send(PlaceMarketOrder("sell", asset, quantity), asset)
 
+    @rule(asset=ASSETS, quantity=QUANTITIES, side=st.sampled_from(["buy", "sell"]), price=PRICES)
+    def place_limit(self, asset: str, quantity: Decimal, side: Side, price: Decimal) -> None:
+        command = PlaceLimitOrder(side, asset, quantity, price)
+        outcome = self.send(command, asset)
+        if isinstance(outcome, Committed):
+            order = outcome.event.order
+            self.model.open[order.order_id] = Open(side, asset, quantity, price, order.reserved)
+
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        placed = [
+            c.order_id for c, o in self.model.answers.values() if isinstance(c, CancelOrder)
+        ] + list(self.model.open)
+        if placed:
+            self.send(CancelOrder(data.draw(st.sampled_from(sorted(placed)))))
+
     @rule(asset=ASSETS, price=PRICES)
     def tick(self, asset: str, price: Decimal) -> None:
+        """A tick moves the price and fills, once each, the limit orders it crosses."""
         self.prices.prices[asset] = price
+        for order_id, order in sorted(self.model.open.items()):
+            crosses = price <= order.limit if order.side == "buy" else price >= order.limit
+            if order.asset != asset or not crosses:
+                continue
+            value = order.quantity * price
+            amount = value.quantize(CENT, ROUND_UP if order.side == "buy" else ROUND_DOWN)
+            command = FillOrder(order_id, price, datetime.now(UTC))
+            for _ in range(2):  # a tick processed twice fills once
+                outcome = self.run(command, f"fill:{order_id}")
+                assert isinstance(outcome, Committed), outcome
+            assert outcome.replayed and outcome.event.amount == amount
+            del self.model.open[order_id]
+            self.model.fill(order.side, asset, order.quantity, amount)
 
     @rule(data=st.data())
     def replay_a_key(self, data: st.DataObject) -> None:
         if not self.model.answers:
             return
         key = data.draw(st.sampled_from(sorted(self.model.answers)))
-        _, first = self.model.answers[key]
-        command = self._command_of(key)
+        command, first = self.model.answers[key]
         again = self.run(command, key)
         assert type(again) is type(first) and getattr(again, "replayed", False)
         assert getattr(again, "seq", None) == getattr(first, "seq", None)
-
-    def _command_of(self, key: str) -> Command:
-        canonical, _ = self.model.answers[key]
-        kind, *fields = canonical.split("|")
-        if kind == "deposit":
-            return Deposit(Decimal(fields[0]))
-        if kind == "withdraw":
-            return Withdraw(Decimal(fields[0]))
-        side, asset, quantity, _ = fields
-        return PlaceMarketOrder(side, asset, Decimal(quantity))  # type: ignore[arg-type]
 
     @rule(flush_first=st.booleans())
     def restart_the_actor(self, flush_first: bool) -> None:
@@ -156,11 +247,13 @@ class TradingMachine(RuleBasedStateMachine):
         reader = LedgerReader(self.store, NullReadCache())
         account = self.loop.run_until_complete(reader.account(USER))
         assert account.balance == self.model.cash
-        assert account.balance >= 0
+        assert account.held == self.model.held_cash
+        assert account.balance - account.held >= 0
         for asset, quantity in self.model.holdings.items():
             held = account.holdings.get(asset)
             assert (held.quantity if held else Decimal(0)) == quantity
-        assert all(h.quantity >= 0 for h in account.holdings.values())
+            assert (held.held if held else Decimal(0)) == self.model.held(asset)
+        assert all(h.quantity - h.held >= 0 for h in account.holdings.values())
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.service.flush())
