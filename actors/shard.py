@@ -23,6 +23,7 @@ from actors.ledger.results import Outcome
 from actors.ledger.service import LedgerService
 from actors.market.book import PriceBook
 from actors.market.feed import price_feed_handle
+from actors.matching.actor import MatcherReports
 from actors.routing import shard_name
 from actors.settings import LedgerSettings, dynamodb_client
 from actors.store.blocking import BlockingRunner
@@ -56,7 +57,10 @@ class LedgerShard:
         self._cache = cache
         self._feed: Any = None
         self._prices = PriceBook.from_settings(self._latest_quotes, settings)
-        self._service = LedgerService(store, cache, settings, prices=self._price)
+        self._reports = MatcherReports(settings)
+        self._service = LedgerService(
+            store, cache, settings, prices=self._price, order_index=self._reports
+        )
         self._maintenance = Maintenance(self._service, cache)
         self._maintenance_task: asyncio.Task[None] | None = None
 
@@ -79,6 +83,13 @@ class LedgerShard:
         """Run one command for one user (see ``LedgerService.execute``)."""
         self._start_background()
         return await asyncio.shield(self._service.execute(username, command, idempotency_key))
+
+    async def run_commands(self, requests: list[tuple[str, Command, str]]) -> list[Outcome]:
+        """Run the matcher's fills and expiries, concurrently across users (in order per
+        user); one outcome each."""
+        self._start_background()
+        runs = (self._service.execute(u, c, k) for u, c, k in requests)
+        return list(await asyncio.shield(asyncio.gather(*runs)))
 
     async def ping(self) -> dict[str, Any]:
         """Liveness and size: the pid, active users, the projection backlog, cache writes
@@ -107,6 +118,7 @@ class LedgerShard:
     def _start_background(self) -> None:
         self._prices.start()
         if self._maintenance_task is None:
+            self._reports.handle()  # the matcher runs as soon as any shard does
             loop = asyncio.get_running_loop()
             self._maintenance_task = loop.create_task(self._maintenance.run_forever())
 

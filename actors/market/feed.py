@@ -39,6 +39,14 @@ class PriceFeed:
         """The last quote published for each asset: what the shards price orders with."""
         return await self._ticker.latest()
 
+    async def quotes_after(
+        self, publication: int, timeout_s: float
+    ) -> tuple[int, dict[str, Quote]]:
+        """The latest quotes after publication number ``publication`` (a long poll, see
+        ``PriceTicker.quotes_after``)."""
+        self._ticker.start()
+        return await self._ticker.quotes_after(publication, timeout_s)
+
     async def ping(self) -> dict[str, Any]:
         """Liveness: the pid and what the ticker is doing."""
         self._ticker.start()

@@ -63,6 +63,8 @@ class PriceTicker:
         self._task: asyncio.Task[None] | None = None
         self._paused = False
         self._store_ok = True
+        self._published = asyncio.Event()  # set, and replaced, at every publication
+        self.publications = 0
         self.ticks = 0
 
     @classmethod
@@ -156,7 +158,25 @@ class PriceTicker:
         await self._publish(list(quotes.values()))
         return quotes
 
+    async def quotes_after(
+        self, publication: int, timeout_s: float
+    ) -> tuple[int, dict[str, Quote]]:
+        """The latest quotes once there has been a publication after number ``publication``
+        (at once if there has), or after ``timeout_s`` without one: a long poll, so the
+        matcher sees a tick as soon as it is published without the feed knowing the matcher.
+
+        Returns:
+            The number of the latest publication and the latest quote of every asset.
+        """
+        if self.publications <= publication:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._published.wait(), timeout_s)
+        return self.publications, dict(self._latest)
+
     async def _publish(self, quotes: Sequence[Quote]) -> None:
+        self.publications += 1
+        published, self._published = self._published, asyncio.Event()
+        published.set()
         points = self._recorder.record(quotes)
         stored = await self._store.save_tick(quotes, points, self._history_points)
         if stored != self._store_ok:

@@ -89,6 +89,17 @@ def test_the_test_hooks_of_the_feed_are_refused_by_default(
         asyncio.run(scenario())
 
 
+def test_the_feed_answers_the_matchers_long_poll(in_memory_ticker: InMemoryPriceStore) -> None:
+    async def scenario() -> tuple[int, set[str]]:
+        shell = SHELL(LedgerSettings())
+        publication, quotes = await shell.quotes_after(0, 5.0)
+        await shell._ticker.stop()
+        return publication, set(quotes)
+
+    publication, assets = asyncio.run(scenario())
+    assert publication >= 1 and assets == {"BTC"}
+
+
 def test_a_feed_built_outside_an_event_loop_starts_on_its_first_call(
     in_memory_ticker: InMemoryPriceStore,
 ) -> None:

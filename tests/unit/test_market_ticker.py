@@ -302,3 +302,23 @@ def test_a_bug_in_one_tick_is_logged_and_the_prices_keep_moving(
 
     assert subject.ticks >= 3
     assert "price tick failed" in caplog.text
+
+
+def test_quotes_after_is_a_long_poll_for_the_next_publication() -> None:
+    subject, _, _ = ticker(catalogue=CATALOGUE, tick_interval_s=60)
+
+    async def scenario() -> tuple[int, int, int, Decimal]:
+        await subject.latest()
+        subject.pause()
+        now, _ = await subject.quotes_after(-1, 5)  # one published already: at once
+        empty, _ = await subject.quotes_after(now, 0.01)  # none after it: the timeout
+        waiting = asyncio.ensure_future(subject.quotes_after(now, 5))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        await subject.set_price("ETH", Decimal("42"))
+        later, quotes = await waiting
+        await subject.stop()
+        return now, empty, later, quotes["ETH"].price
+
+    now, empty, later, price = asyncio.run(scenario())
+    assert (empty, later, price) == (now, now + 1, Decimal("42.00000000"))
