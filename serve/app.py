@@ -11,7 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from serve.bodies import BodySizeLimit
 from serve.problems import install_problem_handlers
-from serve.routes import auth, balance, health, inventory, orders, portfolio
+from serve.routes import auth, balance, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime, build_runtime
 from serve.settings import Settings
 
@@ -25,7 +25,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         version=runtime.settings.version,
         description="Trading backend on Ray: accounts, cash, orders.",
     )
-    for module in (health, auth, balance, orders, portfolio, inventory):
+    for module in (health, auth, balance, orders, portfolio, insights, inventory):
         api.include_router(module.router)
     install_problem_handlers(api)
     api.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
