@@ -246,6 +246,8 @@ class PortfolioAssetPublic(BaseModel):
     asset_id: str
     asset_name: str | None
     quantity: str
+    available_quantity: str
+    held_quantity: str
     current_price: str | None
     market_value: str | None
     percentage: str | None
@@ -255,6 +257,8 @@ class PortfolioAssetPublic(BaseModel):
 
 class PortfolioPublic(BaseModel):
     cash_balance: str
+    available_cash: str
+    held_cash: str
     total_value: str
     assets: list[PortfolioAssetPublic]
 

@@ -2,10 +2,10 @@
 
 Every commit hands its projection (and, now and then, a snapshot) to the shard's projector and
 answers. The projector drains what has accumulated in one round: the history rows of every
-pending event in ``BatchWriteItem`` requests, then each user's account view once (its version is
-the watermark, written after the rows), then the snapshots. A failed round is retried with
-backoff; a crash loses only work that activation redoes from the log (events above the
-watermark).
+pending event in ``BatchWriteItem`` requests, then each user's account view once, batched too
+(its version is the watermark, written after the rows), then the snapshots. A failed round is
+retried with backoff; a crash loses only work that activation redoes from the log (events above
+the watermark).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Projector:
         rows = [(w.projection.username, row) for w in works for row in w.projection.rows]
         if rows:
             await self._store.write_rows(rows)
-        await asyncio.gather(*(self._store.put_account(w.projection.account) for w in works))
+        await self._store.put_accounts([w.projection.account for w in works])
         for work in works:
             if work.snapshot is not None:
                 try:

@@ -151,6 +151,11 @@ class DynamoLedgerStore:
     async def put_account(self, view: AccountView) -> None:
         await self._put_if_newer(account_item(view), view.version)
 
+    async def put_accounts(self, views: Sequence[AccountView]) -> None:
+        items = list({v.username: account_item(v) for v in views}.values())
+        batches = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
+        await asyncio.gather(*(self._write_batch(batch) for batch in batches))
+
     async def _get(self, username: str, sort_key: str) -> Item | None:
         key = to_item({"PK": keys.user_pk(username), "SK": sort_key})
         result = await self._table_call("get_item", Key=key, ConsistentRead=True)

@@ -81,6 +81,15 @@ class InMemoryLedgerStore:
         if current is None or current.version < view.version:
             self.accounts[view.username] = view
 
+    async def put_accounts(self, views: Sequence[AccountView]) -> None:
+        await asyncio.sleep(0)
+        self._fail_if_asked()
+        self.requests += (len(views) + 24) // 25
+        for view in views:
+            current = self.accounts.get(view.username)
+            if current is None or current.version < view.version:
+                self.accounts[view.username] = view
+
     async def get_account(self, username: str) -> AccountView | None:
         return self.accounts.get(username)
 

@@ -43,6 +43,13 @@ class LedgerStore(Protocol):
         """Write the account view unless a newer version is there (the watermark never moves
         backwards)."""
 
+    async def put_accounts(self, views: Sequence[AccountView]) -> None:
+        """Write the account views of many users in as few requests as it can (the
+        projector's, once per round after the rows). Unconditional where the store cannot
+        batch conditions: a watermark may then move backwards when two writers race for one
+        user (a shard and its restarted self), which only makes readers and activation
+        project a longer tail of the log."""
+
     async def get_account(self, username: str) -> AccountView | None:
         """The account view (strongly consistent), None before the first operation."""
 

@@ -32,6 +32,8 @@ async def portfolio(username: CurrentUser, runtime: RuntimeDep) -> PortfolioPubl
                 asset_id=asset_id,
                 asset_name=price.name if price else None,
                 quantity=quantity_text(holding.quantity),
+                available_quantity=quantity_text(holding.quantity - holding.held),
+                held_quantity=quantity_text(holding.held),
                 current_price=f"{price.price:f}" if price else None,
                 market_value=str(value) if value is not None else None,
                 percentage=str((value * 100 / total).quantize(PERCENT))
@@ -42,5 +44,9 @@ async def portfolio(username: CurrentUser, runtime: RuntimeDep) -> PortfolioPubl
             )
         )
     return PortfolioPublic(
-        cash_balance=str(cash(view.balance)), total_value=str(total), assets=assets
+        cash_balance=str(cash(view.balance)),
+        available_cash=str(cash(view.balance - view.held)),
+        held_cash=str(cash(view.held)),
+        total_value=str(total),
+        assets=assets,
     )

@@ -507,3 +507,16 @@ def test_queued_limit_orders_are_in_the_open_orders_index_until_they_close(
     ]
     found = [o for u, o in run(ledger_store.open_orders()) if u == username]
     assert found[0].price == D("100.5") and found[0].quantity == D("0.5")
+
+
+def test_account_views_of_many_users_are_written_in_one_call(
+    ledger_store: LedgerStore, username: str
+) -> None:
+    others = [f"{username}-{i}" for i in range(30)]  # more than one BatchWriteItem
+    views = [account_at(u, 2, "5.00") for u in others] + [account_at(username, 3, "7.00")]
+    run(ledger_store.put_accounts(views))
+    for name in others:
+        found = run(ledger_store.get_account(name))
+        assert found is not None and (found.version, found.balance) == (2, D("5.00"))
+    mine = run(ledger_store.get_account(username))
+    assert mine is not None and mine.balance == D("7.00")

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import ray
 
+from cluster.local import LocalStack
 from tests.integration.conftest import User, balance_of, deposit, key, new_user
 from tests.integration.test_idempotency_and_crashes import shard_of
 from tests.integration.test_trading import ORDERS, feed, ticking
@@ -198,3 +199,42 @@ def test_an_order_past_its_expiry_is_expired_and_releases_its_funds(
     assert expired["status"] == "expired", expired
     assert money(client, user)["held_balance"] == D("0.00")
     assert D(balance_of(client, user)) == D("2000.00")
+
+
+def test_held_is_shown_warm_in_redis_with_redis_down_and_after_its_restart(
+    client: httpx.Client, stack: LocalStack, ticking: Any
+) -> None:
+    user = funded(client)
+    buy = client.post(
+        ORDERS,
+        json={"order_type": "market_buy", "asset_id": "BTC", "quantity": "0.01"},
+        headers={**user.headers, "Idempotency-Key": key()},
+    )
+    assert buy.status_code == 201, buy.text
+    market = market_price()
+    place_limit(client, user, "buy", "0.01", (market * D("0.5")).quantize(D("0.01")))
+    place_limit(client, user, "sell", "0.004", (market * D("2")).quantize(D("0.01")))
+
+    def reads() -> tuple[Any, ...]:
+        money_now = money(client, user)
+        holding = client.get("/api/v1/balance/asset/BTC", headers=user.headers).json()
+        portfolio = client.get("/api/v1/portfolio", headers=user.headers).json()
+        return (
+            money_now["held_balance"],
+            money_now["available_balance"],
+            holding["available_quantity"],
+            holding["held_quantity"],
+            portfolio["held_cash"],
+            portfolio["assets"][0]["held_quantity"],
+        )
+
+    warm = reads()
+    assert reads() == warm  # the second read is served by Redis
+    assert warm[2:4] == ("0.00600000", "0.00400000") and warm[0] > 0
+    stack.stop_redis()
+    try:
+        assert reads() == warm
+    finally:
+        stack.start_redis()
+        time.sleep(3)  # every Redis circuit breaker has closed again
+    assert reads() == warm  # an empty Redis after its restart

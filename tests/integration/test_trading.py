@@ -9,7 +9,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 import httpx
@@ -68,45 +68,70 @@ def ticking(stack: LocalStack) -> Any:
     ray.get(feed().resume.remote())
 
 
+def all_orders(http: httpx.Client, user: User) -> list[dict[str, Any]]:
+    """Every order of the user, following the cursors."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = http.get(ORDERS, params=params, headers=user.headers).json()
+        found += page["data"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return found
+
+
 def test_conservation_under_concurrent_trading_while_prices_tick(
     client: httpx.Client, stack: LocalStack, ticking: Any
 ) -> None:
+    """32 clients, 10 users, 3,000 seeded random deposits, withdrawals, market and limit
+    orders and cancels while prices tick (and limit orders fill by themselves): cash, holdings
+    and reservations add up from the recorded fills, nothing is negative, no 5xx."""
     users = [new_user(client) for _ in range(10)]
     for user in users:
         assert deposit(client, user, "20000.00").status_code == 201
     rng = random.Random(12)
     plan = [(rng.choice(users), rng.random(), rng.choice(ASSETS)) for _ in range(3000)]
-    ledger: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    cash_moves: dict[str, Decimal] = defaultdict(Decimal)
+    placed: dict[str, list[str]] = defaultdict(list)
     statuses: dict[int, int] = defaultdict(int)
     negative_reads: list[str] = []
 
     async def one(http: httpx.AsyncClient, user: User, roll: float, asset: str) -> None:
         headers = {**user.headers, "Idempotency-Key": key()}
-        book = ledger[user.username]
-        if roll < 0.2:
+        if roll < 0.15:
             amount = f"{rng.randint(1, 500)}.{rng.randint(0, 99):02d}"
             r = await http.post("/api/v1/balance/deposit", json={"amount": amount}, headers=headers)
             if r.status_code == 201:
-                book["cash"] += D(amount)
-        elif roll < 0.35:
+                cash_moves[user.username] += D(amount)
+        elif roll < 0.25:
             amount = f"{rng.randint(1, 800)}.00"
             r = await http.post(
                 "/api/v1/balance/withdraw", json={"amount": amount}, headers=headers
             )
             if r.status_code == 201:
-                book["cash"] -= D(amount)
-        elif roll < 0.9:
-            side = "market_buy" if roll < 0.65 else "market_sell"
+                cash_moves[user.username] -= D(amount)
+        elif roll < 0.6:
+            side = "market_buy" if roll < 0.45 else "market_sell"
             quantity = QUANTITIES[asset](rng)
             r = await http.post(ORDERS, json=order_body(side, quantity, asset), headers=headers)
+        elif roll < 0.8:
+            side = "limit_buy" if roll < 0.72 else "limit_sell"
+            price = await asyncio.to_thread(lambda: ray.get(feed().latest.remote())[asset].price)
+            offset = D(1) + (D(-1) if side == "limit_buy" else D(1)) * D(rng.randint(0, 40)) / 10000
+            body = {
+                **order_body(side, QUANTITIES[asset](rng), asset),
+                "price": f"{(price * offset).quantize(D('0.01'))}",
+            }
+            r = await http.post(ORDERS, json=body, headers=headers)
             if r.status_code == 201:
-                data = r.json()["data"]
-                sign = 1 if side == "market_buy" else -1
-                book["cash"] -= sign * D(data["total_amount"])
-                book[data["asset_id"]] += sign * D(data["quantity"])
+                placed[user.username].append(r.json()["data"]["order_id"])
+        elif roll < 0.9 and placed[user.username]:
+            order_id = rng.choice(placed[user.username])
+            r = await http.post(f"{ORDERS}/{order_id}/cancel", headers=headers)
         else:
             r = await http.get("/api/v1/balance", headers=user.headers)
-            if r.status_code == 200 and D(r.json()["current_balance"]) < 0:
+            if r.status_code == 200 and D(r.json()["available_balance"]) < 0:
                 negative_reads.append(r.text)
         statuses[r.status_code] += 1
 
@@ -123,16 +148,59 @@ def test_conservation_under_concurrent_trading_while_prices_tick(
             await asyncio.gather(*(worker() for _ in range(32)))
 
     asyncio.run(run_all())
+    ray.get(feed().pause.remote())
+    time.sleep(2.0)  # the fills of the last ticks settle
     assert not [s for s in statuses if s >= 500], dict(statuses)
     assert statuses[201] > 1000, dict(statuses)  # most operations went through
+    assert statuses[200] > 0  # some cancels (and reads) went through
     assert negative_reads == []
+    fills = 0
     for user in users:
-        book = ledger[user.username]
-        assert D(balance_of(client, user)) == D("20000.00") + book["cash"]
+        orders = all_orders(client, user)
+        done = [o for o in orders if o["status"] == "completed"]
+        fills += sum(1 for o in done if o["order_type"].startswith("limit"))
+        sign = {"buy": 1, "sell": -1}
+        spent = sum(
+            (sign[o["order_type"].split("_")[1]] * D(o["total_amount"]) for o in done), D(0)
+        )
+        money = client.get("/api/v1/balance", headers=user.headers).json()
+        assert D(money["current_balance"]) == D("20000.00") + cash_moves[user.username] - spent
+        queued = [o for o in orders if o["status"] == "queued"]
+        reserved = sum(
+            (
+                (D(o["quantity"]) * D(o["price"])).quantize(D("0.01"), ROUND_UP)
+                for o in queued
+                if o["order_type"] == "limit_buy"
+            ),
+            D(0),
+        )
+        assert D(money["held_balance"]) == reserved
+        assert D(money["available_balance"]) >= 0
         held = holdings_of(client, user)
         for asset in ASSETS:
-            assert held.get(asset, D(0)) == book[asset], (user.username, asset)
+            bought = sum(
+                (
+                    sign[o["order_type"].split("_")[1]] * D(o["quantity"])
+                    for o in done
+                    if o["asset_id"] == asset
+                ),
+                D(0),
+            )
+            assert held.get(asset, D(0)) == bought, (user.username, asset)
+            selling = sum(
+                (
+                    D(o["quantity"])
+                    for o in queued
+                    if o["order_type"] == "limit_sell" and o["asset_id"] == asset
+                ),
+                D(0),
+            )
+            if selling or asset in held:
+                holding = client.get(f"/api/v1/balance/asset/{asset}", headers=user.headers).json()
+                assert D(holding["quantity"]) - D(holding["available_quantity"]) == selling
+                assert D(holding["available_quantity"]) >= 0
         assert all(q > 0 for q in held.values())
+    assert fills > 0  # limit orders filled by themselves during the run
 
 
 def test_of_50_whole_balance_buys_one_fills_and_of_20_whole_holding_sells_one(

@@ -52,6 +52,8 @@ def test_a_limit_buy_is_queued_with_its_cost_held(market: Api) -> None:
         "400.01",  # 0.01 x 40000.12345 = 400.0012345, rounded up to the cent
         "599.99",
     )
+    portfolio = market.get("/api/v1/portfolio", headers=user).json()
+    assert (portfolio["held_cash"], portfolio["available_cash"]) == ("400.01", "599.99")
     listed = market.get(ORDERS, params={"status": "queued"}, headers=user).json()["data"]
     assert [o["order_id"] for o in listed] == [data["order_id"]]
 
@@ -132,6 +134,12 @@ def test_a_limit_sell_holds_the_quantity_until_it_fills(market: Api) -> None:
     placed = order(market, user, "limit_sell", "0.006", price="60000").json()["data"]
     holding = market.get("/api/v1/balance/asset/BTC", headers=user).json()
     assert (holding["quantity"], holding["available_quantity"]) == ("0.01000000", "0.00400000")
+    portfolio = market.get("/api/v1/portfolio", headers=user).json()
+    assert (portfolio["assets"][0]["held_quantity"], portfolio["held_cash"]) == (
+        "0.00600000",
+        "0.00",
+    )
+    assert portfolio["assets"][0]["available_quantity"] == "0.00400000"
     assert_problem(order(market, user, "market_sell", "0.005"), 409, "insufficient_holdings")
     assert_problem(
         order(market, user, "limit_sell", "0.005", price="60000"), 409, "insufficient_holdings"

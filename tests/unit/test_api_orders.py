@@ -202,6 +202,8 @@ def test_a_user_who_never_deposited_has_an_empty_portfolio(market: Api) -> None:
     user = market.new_user()
     assert market.get("/api/v1/portfolio", headers=user).json() == {
         "cash_balance": "0.00",
+        "available_cash": "0.00",
+        "held_cash": "0.00",
         "total_value": "0.00",
         "assets": [],
     }

@@ -44,9 +44,9 @@ class SlowReadModels(InMemoryLedgerStore):
         await asyncio.sleep(0.01)
         await super().write_rows(rows)
 
-    async def put_account(self, view: AccountView) -> None:
+    async def put_accounts(self, views: Sequence[AccountView]) -> None:
         await asyncio.sleep(0.01)
-        await super().put_account(view)
+        await super().put_accounts(views)
 
 
 def buy(quantity: str, asset: str = "BTC", client: str | None = None) -> PlaceMarketOrder:
@@ -67,7 +67,7 @@ async def test_an_order_answers_after_exactly_one_store_write() -> None:
     assert isinstance(outcome, Committed)
     assert store.requests - before == 1  # the event; the read models come behind the reply
     await service.flush()
-    assert store.requests - before == 3  # then one batch of rows and one account view
+    assert store.requests - before == 3  # then one batch of rows and one of account views
     order = await store.get_order("alice", outcome.event.order_id)
     assert order is not None and order.status == "completed"
 
