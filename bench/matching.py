@@ -25,9 +25,10 @@ import ray
 from actors.domain.commands import Deposit, PlaceLimitOrder
 from actors.ledger.results import Committed
 from actors.market.feed import FEED_NAME
-from actors.matching.actor import MATCHER_NAME
-from actors.routing import shard_index, shard_name
+from actors.matching.actor import order_matcher_handle
+from actors.routing import shard_index
 from actors.settings import LedgerSettings
+from actors.shard import shard_handles
 from bench.run import CONNECTIONS, HERE, SETTINGS, raw_put_rate, say
 from cluster.local import LocalStack, StackOptions
 
@@ -41,10 +42,7 @@ BEGIN, END = "<!-- bench:matching:begin -->", "<!-- bench:matching:end -->"
 
 
 def _execute_all(settings: LedgerSettings, requests: list[tuple[str, Any, str]]) -> int:
-    shards = [
-        ray.get_actor(shard_name(i), namespace=settings.namespace)
-        for i in range(settings.shard_count)
-    ]
+    shards = shard_handles(settings)
     committed = 0
     for start in range(0, len(requests), CHUNK):
         refs = [
@@ -56,7 +54,7 @@ def _execute_all(settings: LedgerSettings, requests: list[tuple[str, Any, str]])
 
 
 def _matcher_status(settings: LedgerSettings) -> dict[str, Any]:
-    matcher = ray.get_actor(MATCHER_NAME, namespace=settings.namespace)
+    matcher = order_matcher_handle(settings)
     status: dict[str, Any] = ray.get(matcher.ping.remote())
     return status
 
@@ -74,7 +72,8 @@ def _wait(settings: LedgerSettings, key: str, at_least: int, timeout_s: float) -
 
 def run() -> dict[str, Any]:
     """Set up the book, cross it once, measure."""
-    with LocalStack(StackOptions.isolated("haproxy", SETTINGS)) as stack:
+    options = {**SETTINGS, "allow_fault_injection": True}  # pause and set_price on the feed
+    with LocalStack(StackOptions.isolated("haproxy", options)) as stack:
         settings = LedgerSettings(**stack.settings)
         feed = ray.get_actor(FEED_NAME, namespace=settings.namespace)
         ray.get(feed.pause.remote())

@@ -238,3 +238,18 @@ def test_an_index_entry_reads_its_side_and_expiry(side: Side) -> None:
     order = OpenOrder("o", None, side, "BTC", D("1"), D("7"), D("7"), NOW, NOW)
     view = limit_order_view(order, 1, "queued", NOW.isoformat())
     assert from_view("alice", view) == IndexedOrder("alice", "o", side, "BTC", D("7"), NOW)
+
+
+def test_an_order_of_a_passivated_owner_fills_from_the_store() -> None:
+    async def go() -> None:
+        world = World()
+        buy = await world.place("alice", "buy", "100")
+        service = world.shards.of("alice")
+        await service.flush()
+        service.users.clear()  # passivated: nothing of alice is in memory
+        assert await world.tick("99") == [buy]
+        account = service.users["alice"].account
+        assert account is not None and account.held == 0 and account.open_orders == {}
+        assert account.holding("BTC").quantity == 1
+
+    asyncio.run(go())
