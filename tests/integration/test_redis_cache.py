@@ -19,6 +19,11 @@ def keyspace_hits(stack: LocalStack) -> int:
     return int(info["keyspace_hits"])
 
 
+# Not a speed claim (the benchmarks make those): a bound that a read waiting on a stalled Redis
+# would blow through (it would hang for the whole stall), wide enough for a loaded 2-core CI host.
+NO_HANG_P99_MS = 1000
+
+
 def p99_ms(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[int(len(ordered) * 0.99) - 1] * 1000
@@ -60,7 +65,7 @@ def test_with_redis_stopped_reads_and_writes_keep_working_and_fresh_after_it_ret
 
     print(f"reads with Redis down: p99 {p99_ms(timings):.1f} ms")
     assert writes == [201] * 10
-    assert p99_ms(timings) < 250
+    assert p99_ms(timings) < NO_HANG_P99_MS
     assert ready["checks"]["redis"] == "degraded" and ready["status"] == "degraded"
     assert latest_after_return == "110.00"
 
@@ -89,6 +94,6 @@ def test_with_redis_stalled_everything_keeps_working_and_the_cache_is_repaired_a
 
     print(f"reads with Redis stalled: p99 {p99_ms(timings):.1f} ms")
     assert writes == [201] * 5
-    assert p99_ms(timings) < 250
+    assert p99_ms(timings) < NO_HANG_P99_MS
     assert hits >= 20  # served by Redis, which was repaired with the writes it missed
     assert fresh_reads == {"110.00"}
