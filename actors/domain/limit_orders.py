@@ -35,6 +35,10 @@ from actors.domain.trading import (
     validate_quantity,
 )
 
+NOT_OPEN = "The order is not open."
+NOT_CROSSED = "The price does not cross the order's limit."
+NOT_DUE = "The order has not expired."
+
 
 def validate_limit_order(command: PlaceLimitOrder, ctx: Context) -> None:
     """The checks of a limit order that need no market price: its quantity, its limit price,
@@ -108,7 +112,7 @@ def apply_limit_order_placed(account: Account, event: LimitOrderPlaced) -> Accou
 def _open_order(account: Account, order_id: str) -> OpenOrder:
     order = account.open_orders.get(order_id)
     if order is None:
-        raise OrderNotFillableError(order_id, "The order is not open.")
+        raise OrderNotFillableError(order_id, NOT_OPEN)
     return order
 
 
@@ -121,7 +125,7 @@ def decide_fill(account: Account, command: FillOrder, ctx: Context) -> LimitOrde
     """
     order = _open_order(account, command.order_id)
     if not order.crosses(command.price):
-        raise OrderNotFillableError(order.order_id, "The price does not cross the order's limit.")
+        raise OrderNotFillableError(order.order_id, NOT_CROSSED)
     if order.side == "buy":
         amount = buy_cost(order.quantity, command.price)  # <= reserved: price <= limit
         balance_after = account.balance - amount
@@ -176,7 +180,7 @@ def decide_expire(account: Account, command: ExpireOrder, ctx: Context) -> Order
     """
     order = _open_order(account, command.order_id)
     if not order.expired_at(ctx.at):
-        raise OrderNotFillableError(order.order_id, "The order has not expired.")
+        raise OrderNotFillableError(order.order_id, NOT_DUE)
     return OrderExpired(order=order, at=ctx.at)
 
 

@@ -229,8 +229,11 @@ class LedgerService:
         """Tell the matcher which open orders the commit opened and closed (if any)."""
         if before.open_orders is after.open_orders:
             return  # the rules replace the mapping only when an order opens or closes
-        opened = [indexed(username, o) for i, o in after.open_orders.items()]
-        opened = [o for o in opened if o.order_id not in before.open_orders]
+        opened = [
+            indexed(username, o)
+            for i, o in after.open_orders.items()
+            if i not in before.open_orders
+        ]
         closed = [i for i in before.open_orders if i not in after.open_orders]
         self._order_index.changed(opened, closed)
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from actors.domain.commands import Command, ExpireOrder, FillOrder, Side
 from actors.domain.errors import OrderNotFillableError
+from actors.domain.limit_orders import NOT_DUE
 from actors.domain.quotes import Quote
 from actors.ledger.errors import IdempotencyKeyReusedError
 from actors.ledger.results import Committed, Failed, Outcome
@@ -153,7 +154,7 @@ class Matcher:
             )
             done.append(order.order_id)  # a replay: an earlier round (or matcher) did it
         elif isinstance(outcome, Failed) and isinstance(outcome.error, GONE):
-            if expiry and "not expired" in str(outcome.error):
+            if getattr(outcome.error, "reason", None) == NOT_DUE:
                 self.book.expire_later(order)  # clocks differ: try again later
                 report.retried.append(order.order_id)
                 return

@@ -17,8 +17,8 @@ from actors.domain.limit_orders import (
 )
 from actors.domain.reservations import OpenOrder
 from actors.operations.base import Operation
-from actors.operations.orders import ASSET_TYPES, CASH_TYPES
-from actors.store.records import AssetTransactionView, OrderView, ReadModel, TransactionView
+from actors.operations.orders import fill_rows
+from actors.store.records import OrderView, ReadModel
 
 
 def limit_order_view(
@@ -51,30 +51,16 @@ def _placed_rows(event: LimitOrderPlaced, seq: int) -> tuple[ReadModel, ...]:
 
 
 def _filled_rows(event: LimitOrderFilled, seq: int) -> tuple[ReadModel, ...]:
-    order, at = event.order, event.at.isoformat()
-    return (
-        TransactionView(
-            seq=seq,
-            transaction_id=order.order_id,
-            transaction_type=CASH_TYPES[order.side],
-            amount=event.amount,
-            balance_after=event.balance_after,
-            status="COMPLETED",
-            created_at=at,
-            order_id=order.order_id,
-        ),
-        limit_order_view(order, seq, "completed", at, event),
-        AssetTransactionView(
-            seq=seq,
-            asset_id=order.asset_id,
-            order_id=order.order_id,
-            transaction_type=ASSET_TYPES[order.side],
-            quantity=order.quantity,
-            price=event.price,
-            amount=event.amount,
-            holding_after=event.holding_after,
-            created_at=at,
-        ),
+    order = event.order
+    return fill_rows(
+        seq,
+        limit_order_view(order, seq, "completed", event.at.isoformat(), event),
+        order.side,
+        order.quantity,
+        event.price,
+        event.amount,
+        event.balance_after,
+        event.holding_after,
     )
 
 

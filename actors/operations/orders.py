@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from actors.domain.commands import PlaceMarketOrder
+from decimal import Decimal
+
+from actors.domain.commands import PlaceMarketOrder, Side
 from actors.domain.context import Context
 from actors.domain.events import OrderFilled
 from actors.domain.trading import apply_order_filled, decide_market_order, validate_order
@@ -18,29 +20,52 @@ def _validate(command: PlaceMarketOrder, ctx: Context) -> None:
 
 
 def _rows(event: OrderFilled, seq: int) -> tuple[ReadModel, ...]:
-    at = event.at.isoformat()
+    return fill_rows(
+        seq,
+        order_view(event, seq),
+        event.side,
+        event.quantity,
+        event.price,
+        event.amount,
+        event.balance_after,
+        event.holding_after,
+    )
+
+
+def fill_rows(
+    seq: int,
+    order: OrderView,
+    side: Side,
+    quantity: Decimal,
+    price: Decimal,
+    amount: Decimal,
+    balance_after: Decimal,
+    holding_after: Decimal,
+) -> tuple[ReadModel, ...]:
+    """The rows any fill adds (market or limit): the cash transaction with its ``order_id``,
+    the order as filled, and the asset movement; all dated when the order was last updated."""
     return (
         TransactionView(
             seq=seq,
-            transaction_id=event.order_id,
-            transaction_type=CASH_TYPES[event.side],
-            amount=event.amount,
-            balance_after=event.balance_after,
+            transaction_id=order.order_id,
+            transaction_type=CASH_TYPES[side],
+            amount=amount,
+            balance_after=balance_after,
             status="COMPLETED",
-            created_at=at,
-            order_id=event.order_id,
+            created_at=order.updated_at,
+            order_id=order.order_id,
         ),
-        order_view(event, seq),
+        order,
         AssetTransactionView(
             seq=seq,
-            asset_id=event.asset_id,
-            order_id=event.order_id,
-            transaction_type=ASSET_TYPES[event.side],
-            quantity=event.quantity,
-            price=event.price,
-            amount=event.amount,
-            holding_after=event.holding_after,
-            created_at=at,
+            asset_id=order.asset_id,
+            order_id=order.order_id,
+            transaction_type=ASSET_TYPES[side],
+            quantity=quantity,
+            price=price,
+            amount=amount,
+            holding_after=holding_after,
+            created_at=order.updated_at,
         ),
     )
 
