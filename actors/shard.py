@@ -21,6 +21,7 @@ from actors.domain.errors import InvalidOrderError
 from actors.ledger.maintenance import Maintenance
 from actors.ledger.results import Outcome
 from actors.ledger.service import LedgerService
+from actors.live.redis import RedisLiveEvents
 from actors.market.book import PriceBook
 from actors.market.feed import price_feed_handle
 from actors.matching.actor import MatcherReports
@@ -58,8 +59,14 @@ class LedgerShard:
         self._feed: Any = None
         self._prices = PriceBook.from_settings(self._latest_quotes, settings)
         self._reports = MatcherReports(settings)
+        self._live = RedisLiveEvents(settings.redis_url, settings.cache_write_timeout_s)
         self._service = LedgerService(
-            store, cache, settings, prices=self._price, order_index=self._reports
+            store,
+            cache,
+            settings,
+            prices=self._price,
+            order_index=self._reports,
+            live=self._live,
         )
         self._maintenance = Maintenance(self._service, cache)
         self._maintenance_task: asyncio.Task[None] | None = None

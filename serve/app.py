@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,11 +13,18 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from serve.bodies import BodySizeLimit
 from serve.problems import install_problem_handlers
-from serve.routes import auth, balance, health, insights, inventory, orders, portfolio
+from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime, build_runtime
 from serve.settings import Settings
 
 GZIP_MIN_BYTES = 1024  # API.md: responses over about 1 KB are compressed when accepted
+
+
+@asynccontextmanager
+async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, end the live-event streams and close their Redis connection."""
+    yield
+    await api.state.runtime.live.close()
 
 
 def create_api(runtime: Runtime) -> FastAPI:
@@ -24,8 +33,9 @@ def create_api(runtime: Runtime) -> FastAPI:
         title="Order Processor",
         version=runtime.settings.version,
         description="Trading backend on Ray: accounts, cash, orders.",
+        lifespan=_lifespan,
     )
-    for module in (health, auth, balance, orders, portfolio, insights, inventory):
+    for module in (health, auth, balance, orders, portfolio, insights, inventory, events):
         api.include_router(module.router)
     install_problem_handlers(api)
     api.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from actors.cache.read_cache import RedisReadCache
 from actors.ledger.reads import LedgerReader
+from actors.live.fanout import LiveFeed
+from actors.live.redis import RedisLiveSubscriber
 from actors.market.catalogue import DynamoCatalogue
 from actors.market.feed import FeedClient
 from actors.market.reader import MarketReader
@@ -35,6 +37,7 @@ class Runtime:
     cursors: CursorCodec
     store: DynamoLedgerStore
     cpu: BlockingRunner
+    live: LiveFeed
     market: MarketReader = field(default_factory=MarketReader.empty)
 
 
@@ -61,6 +64,7 @@ def build_runtime(settings: Settings) -> Runtime:
         cursors=CursorCodec(settings.jwt_secret),
         store=store,
         cpu=BlockingRunner(2, "ingress-cpu"),
+        live=RedisLiveSubscriber(settings.redis_url, settings.events_queue_size),
         market=build_market(config, client, runner),
     )
 

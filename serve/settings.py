@@ -29,6 +29,17 @@ class Settings(LedgerSettings):
 
     max_body_bytes: int = 64 * 1024
 
+    # Live events (GET /api/v1/events): a comment line after this long without a frame keeps an
+    # idle stream open through proxies and reveals a client that vanished without closing
+    events_keepalive_s: float = Field(default=15.0, gt=0)
+    # Events one stream may have waiting (about 16 s of price ticks of 31 assets at 1 tick/s);
+    # a client further behind is disconnected and resumes from the log with Last-Event-ID
+    events_queue_size: int = Field(default=512, ge=1)
+    # Open streams one ingress replica serves: each is an ongoing request of the replica, so
+    # the cap keeps half of its max_ongoing_requests (256) for everything else; one more
+    # stream is answered 503 with Retry-After (the client retries, likely on another replica)
+    events_max_streams: int = Field(default=128, ge=1)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "production" and (

@@ -17,6 +17,7 @@ from actors.store.port import LedgerStore
 from actors.store.records import (
     AccountView,
     AssetTransactionView,
+    EventRecord,
     OrderFilter,
     OrderView,
     Page,
@@ -69,6 +70,10 @@ class LedgerReader:
             rows.extend(project(record, account).rows)
             at = record.at
         return Head(account_view(account, at), tuple(rows))
+
+    async def events_after(self, username: str, seq: int) -> list[EventRecord]:
+        """The user's log entries after ``seq``, oldest first (resuming live events)."""
+        return await self._store.events_after(username, seq)
 
     async def account(self, username: str) -> AccountView:
         """The user's account view (version 0 and empty before the first operation)."""

@@ -25,6 +25,7 @@ from actors.domain.accounts import Account
 from actors.domain.commands import Command, request_fingerprint
 from actors.domain.context import Context
 from actors.domain.errors import DomainError
+from actors.domain.money import ZERO
 from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.projection import Projection, apply_record, project
 from actors.ledger.projector import Projector
@@ -40,12 +41,12 @@ from actors.operations.codec import (
     refusal_from_payload,
     refusal_to_payload,
 )
-from actors.operations.registry import for_command
+from actors.operations.registry import for_command, live_view_of
 from actors.settings import LedgerSettings
 from actors.store import keys
 from actors.store.errors import SequenceTakenError, StoreUnavailableError
 from actors.store.port import LedgerStore
-from actors.store.records import EventRecord, JsonDict, Snapshot
+from actors.store.records import EventRecord, HoldingView, JsonDict, Snapshot
 from actors.store.views import account_view_dict, view_dict
 
 log = logging.getLogger(__name__)
@@ -257,12 +258,14 @@ class LedgerService:
         seq = str(record.seq)
         events = [LiveEvent("balance", view, seq)]
         if isinstance(result, Committed):
-            events.append(LiveEvent(operation.live_event, event_to_payload(result.event), seq))
+            kind, row = live_view_of(result.event, record.seq)
+            events.append(LiveEvent(kind, view_dict(row), seq))
         for asset_id, holding in projection.account.holdings.items():
             if before.holdings.get(asset_id) != after.holdings.get(asset_id):
                 events.append(LiveEvent("holding", view_dict(holding), seq))
         for asset_id in before.holdings.keys() - after.holdings.keys():
-            events.append(LiveEvent("holding", {"asset_id": asset_id, "quantity": "0"}, seq))
+            gone = HoldingView(asset_id, ZERO, ZERO, ZERO, None, view["updated_at"])
+            events.append(LiveEvent("holding", view_dict(gone), seq))
         await self._live.publish(user.username, events)
 
     async def _refresh_cache(self, projection: Projection) -> JsonDict:

@@ -5,11 +5,13 @@ An unknown command or event type is an error (``UnknownOperationError``), never 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from actors.operations.base import AnyOperation
 from actors.operations.cash import DEPOSIT, WITHDRAW
 from actors.operations.limit_orders import CANCEL_ORDER, EXPIRE_ORDER, FILL_ORDER, LIMIT_ORDER
 from actors.operations.orders import MARKET_ORDER
-from actors.store.records import OrderView
+from actors.store.records import OrderView, ReadModel, TransactionView
 
 OPERATIONS: tuple[AnyOperation, ...] = (
     DEPOSIT,
@@ -44,14 +46,34 @@ def for_event(event_type: str) -> AnyOperation:
         raise UnknownOperationError(f"no operation records events of type {event_type!r}") from None
 
 
-def order_view_of(event: object, seq: int) -> OrderView:
-    """The order read model an order event records (what the order endpoints answer with).
+# The read model a live event of each type carries: the row its event writes of that class, so
+# a stream shows an order or a payment exactly as the order and history endpoints do.
+LIVE_VIEWS: dict[str, type[OrderView] | type[TransactionView]] = {
+    "order": OrderView,
+    "transaction": TransactionView,
+}
+V = TypeVar("V", bound=OrderView | TransactionView)
+
+
+def view_of(event: object, seq: int, cls: type[V]) -> V:
+    """The read model of class ``cls`` that ``event`` (at ``seq``) records.
 
     Raises:
-        UnknownOperationError: the event records no order.
+        UnknownOperationError: the event records none of that class.
     """
     operation = for_event(getattr(event, "kind", ""))
     for row in operation.read_models(event, seq):
-        if isinstance(row, OrderView):
+        if isinstance(row, cls):
             return row
-    raise UnknownOperationError(f"{type(event).__name__} records no order")
+    raise UnknownOperationError(f"{type(event).__name__} records no {cls.__name__}")
+
+
+def order_view_of(event: object, seq: int) -> OrderView:
+    """The order read model an order event records (what the order endpoints answer with)."""
+    return view_of(event, seq, OrderView)
+
+
+def live_view_of(event: object, seq: int) -> tuple[str, ReadModel]:
+    """The live event ``event`` publishes: its type and the read model it carries."""
+    kind = for_event(getattr(event, "kind", "")).live_event
+    return kind, view_of(event, seq, LIVE_VIEWS[kind])

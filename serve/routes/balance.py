@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from actors.domain.commands import Deposit, Withdraw
 from actors.domain.events import Deposited, Withdrew
 from actors.domain.money import cash
-from actors.store.records import TransactionView
+from actors.store.records import AccountView, TransactionView
 from serve.bodies import ExactJSONRoute
 from serve.deps import CurrentUser, IdempotencyKey, RuntimeDep
 from serve.outcomes import committed_or_raise, created
@@ -33,7 +33,11 @@ NOT_FOUND = Problem(404, "resource_not_found", "Not found", "No such holding.")
 @router.get("")
 async def balance(username: CurrentUser, runtime: RuntimeDep) -> BalancePublic:
     """The caller's cash: total, available (not held by open orders) and held."""
-    view = await runtime.reader.account(username)
+    return balance_public(await runtime.reader.account(username))
+
+
+def balance_public(view: AccountView) -> BalancePublic:
+    """The cash of an account view: total, available and held."""
     return BalancePublic(
         current_balance=str(cash(view.balance)),
         available_balance=str(cash(view.balance - view.held)),
@@ -87,7 +91,7 @@ async def transactions(
     view = await runtime.reader.account(username)
     next_cursor = runtime.cursors.encode(username, page.items[-1].seq) if page.has_more else None
     return TransactionsPublic(
-        transactions=[_transaction_public(t) for t in page.items],
+        transactions=[transaction_public(t) for t in page.items],
         total_count=view.transaction_count,
         has_more=page.has_more,
         next_cursor=next_cursor,
@@ -109,7 +113,8 @@ async def asset_balance(
     return holding_public(holding, prices.get(holding.asset_id))
 
 
-def _transaction_public(view: TransactionView) -> TransactionPublic:
+def transaction_public(view: TransactionView) -> TransactionPublic:
+    """A cash transaction as API.md's history entry."""
     return TransactionPublic(
         transaction_id=view.transaction_id,
         transaction_type=view.transaction_type,

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 
 from actors.ledger.reads import LedgerReader
 from actors.ledger.service import LedgerService
+from actors.live.fanout import LiveHub
 from actors.store.blocking import BlockingRunner
 from actors.store.memory import InMemoryLedgerStore
 from actors.users.store import InMemoryUserStore
@@ -113,7 +114,8 @@ def build_api(raise_app_exceptions: bool = True) -> Api:
     settings = Settings(environment="test", jwt_secret=SECRET)
     store, users, cache = InMemoryLedgerStore(), InMemoryUserStore(), VersionedCache()
     prices = FixedPrices({"BTC": Decimal("50000.00"), "ETH": Decimal("2500.00")})
-    service = LedgerService(store, cache, settings.ledger_settings(), prices=prices)
+    live = LiveHub(settings.events_queue_size)  # the ledger publishes into the app's streams
+    service = LedgerService(store, cache, settings.ledger_settings(), prices=prices, live=live)
     ledger = InProcessLedger(service)
     runtime = Runtime(
         settings=settings,
@@ -128,6 +130,7 @@ def build_api(raise_app_exceptions: bool = True) -> Api:
         cursors=CursorCodec(SECRET),
         store=store,  # type: ignore[arg-type]
         cpu=BlockingRunner(2, "unit-cpu"),
+        live=live,
     )
     transport = httpx.ASGITransport(
         app=create_api(runtime), raise_app_exceptions=raise_app_exceptions

@@ -32,7 +32,7 @@ from actors.store import keys
 from actors.store.errors import StoreUnavailableError
 from actors.store.memory import InMemoryLedgerStore
 from actors.store.records import EventRecord, ReadModel, Snapshot
-from actors.store.views import account_view_dict
+from actors.store.views import account_view_dict, view_dict
 from tests.unit.doubles import (
     START,
     AlwaysTakenStore,
@@ -161,7 +161,7 @@ def test_a_deposit_is_committed_then_projected_cached_and_published() -> None:
     assert cache.entries[keys.transactions_cache_key(USER)] == (1, None)
     assert live.published == [
         (USER, LiveEvent("balance", view, "1")),
-        (USER, LiveEvent("transaction", event_to_payload(committed(outcome).event), "1")),
+        (USER, LiveEvent("transaction", view_dict(store.transactions[USER][1]), "1")),
     ]
     assert cache.published == []  # live events have their own port, not the read cache
 
