@@ -46,6 +46,7 @@ bench: $(STAMP) system-deps
 	@command -v wrk >/dev/null || { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench.run
 	$(PY) -m bench.matching
+	$(PY) -m bench.live
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
