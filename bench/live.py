@@ -34,7 +34,7 @@ from actors.domain.commands import Deposit, PlaceLimitOrder
 from actors.market.feed import FEED_NAME
 from actors.settings import LedgerSettings
 from bench.matching import _execute_all, _matcher_status, _wait
-from bench.run import HERE, SETTINGS, say
+from bench.run import HERE, SETTINGS, say, update_doc
 from cluster.local import LocalStack, StackOptions
 from serve.security import Tokens
 from serve.settings import Settings
@@ -44,7 +44,6 @@ TICKS = int(os.environ.get("BENCH_SSE_TICKS", "30"))
 TICK_GAP_S = 0.2  # between the measured ticks
 ASSET = "BTC"
 QUANTITY = Decimal("0.001")
-DOC = HERE.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:live:begin -->", "<!-- bench:live:end -->"
 
 
@@ -190,11 +189,7 @@ def main() -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "live.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = DOC.read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        DOC.write_text(f"{head}{BEGIN}\n{table(result)}\n{END}{tail}")
+    update_doc(table(result), BEGIN, END)
     print(table(result), flush=True)
     return 0
 

@@ -29,7 +29,7 @@ from actors.matching.actor import order_matcher_handle
 from actors.routing import shard_index
 from actors.settings import LedgerSettings
 from actors.shard import shard_handles
-from bench.run import CONNECTIONS, HERE, SETTINGS, raw_put_rate, say
+from bench.run import CONNECTIONS, HERE, SETTINGS, raw_put_rate, say, update_doc
 from cluster.local import LocalStack, StackOptions
 
 USERS = int(os.environ.get("BENCH_MATCH_USERS", "1000"))
@@ -37,7 +37,6 @@ ORDERS_PER_USER = 10
 ASSET = "BTC"
 QUANTITY = Decimal("0.001")
 CHUNK = 500  # commands in flight at once during the set-up
-DOC = HERE.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:matching:begin -->", "<!-- bench:matching:end -->"
 
 
@@ -152,11 +151,7 @@ def main() -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "matching.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = DOC.read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        DOC.write_text(f"{head}{BEGIN}\n{table(result)}\n{END}{tail}")
+    update_doc(table(result), BEGIN, END)
     print(table(result), flush=True)
     return 0
 

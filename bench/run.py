@@ -682,15 +682,15 @@ def _revision() -> str:
     return f"commit {rev}" + (" with uncommitted changes" if dirty else "")
 
 
-def update_doc(table: str) -> None:
-    """Put ``table`` between the markers of docs/benchmarks.md."""
+def update_doc(table: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put ``table`` between the markers ``begin`` and ``end`` of docs/benchmarks.md."""
     text = DOC.read_text()
-    if BEGIN not in text or END not in text:
-        say(f"{DOC} has no {BEGIN} ... {END} markers: not updated")
+    if begin not in text or end not in text:
+        say(f"{DOC} has no {begin} ... {end} markers: not updated")
         return
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    DOC.write_text(f"{head}{begin}\n{table}\n{end}{tail}")
     say(f"wrote the results into {DOC}")
 
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
 from actors.cache.breaker import CircuitBreaker
+from actors.cache.client import redis_client
 from actors.store.records import JsonDict
 
 log = logging.getLogger(__name__)
@@ -86,22 +87,9 @@ class RedisReadCache:
 
     def _redis(self) -> Any:
         if self._client is None:  # built on first use, inside the running event loop
-            import redis.asyncio as redis_asyncio
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-            from redis.exceptions import ConnectionError as RedisConnectionError
-
-            self._client = redis_asyncio.Redis.from_url(
-                self._url,
-                socket_timeout=self._timeout_s,
-                socket_connect_timeout=self._timeout_s,
-                retry_on_timeout=False,
-                # One immediate retry on a broken connection (a pooled connection to a Redis that
-                # restarted fails once); never on a timeout, which would double it.
-                retry=Retry(NoBackoff(), 1),
-                retry_on_error=[RedisConnectionError],
-                decode_responses=True,
-            )
+            # One immediate retry on a broken connection (a pooled connection to a Redis that
+            # restarted fails once); never on a timeout, which would double it.
+            self._client = redis_client(self._url, self._timeout_s, retries=1)
         return self._client
 
     async def _guarded(self, call: Awaitable[T]) -> T | None:

@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from actors.cache.breaker import CircuitBreaker
+from actors.cache.client import redis_client
 from actors.live.fanout import CLOSED, LOST, LiveHub, Subscription
 from actors.live.port import LiveEvent
 from actors.market.keys import PRICES_CHANNEL
@@ -106,25 +107,6 @@ class Outage:
         if self.failing:
             log.warning("%s answers again", self._what)
         self.failing = False
-
-
-def redis_client(redis_url: str, timeout_s: float, retries: int = 1) -> Any:
-    """A ``redis.asyncio`` client with the project's style: short timeouts, ``retries``
-    immediate retries on a broken pooled connection, never a retry on a timeout."""
-    import redis.asyncio as redis_asyncio
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    return redis_asyncio.Redis.from_url(
-        redis_url,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry_on_timeout=False,
-        retry=Retry(NoBackoff(), retries),
-        retry_on_error=[RedisConnectionError],
-        decode_responses=True,
-    )
 
 
 class RedisLiveEvents:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import uuid
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from actors.store.memory import InMemoryLedgerStore
 from actors.store.port import LedgerStore
 from actors.store.schema import ensure_table
 from actors.users.store import DynamoUserStore, InMemoryUserStore, UserStore
-from cluster.processes import free_port, moto_server
+from cluster.processes import ChildProcess, free_port, moto_server, redis_server
 
 T = TypeVar("T")
 REGION = "us-east-1"
@@ -94,3 +95,15 @@ def user_store(
 @pytest.fixture
 def username() -> str:
     return "user_" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ChildProcess]:
+    """A real ``redis-server`` of the test's own (resumed if a test paused it), stopped after."""
+    process = redis_server(free_port(), tmp_path)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.signal(signal.SIGCONT)
+        process.stop()

@@ -6,30 +6,17 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from actors.cache.breaker import CircuitBreaker
 from actors.cache.read_cache import RedisReadCache
-from cluster.processes import ChildProcess, free_port, redis_server
+from cluster.processes import ChildProcess
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"
 )
 KEY = "op:balance:stalled"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ChildProcess]:
-    process = redis_server(free_port(), tmp_path)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.signal(signal.SIGCONT)
-        process.stop()
 
 
 def cache_on(server: ChildProcess, remember: bool) -> RedisReadCache:

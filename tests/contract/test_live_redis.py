@@ -10,7 +10,7 @@ import logging
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,17 +32,6 @@ pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"
 )
 WAIT_S = 3.0
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ChildProcess]:
-    process = redis_server(free_port(), tmp_path)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.signal(signal.SIGCONT)
-        process.stop()
 
 
 def url_of(server: ChildProcess) -> str:
