@@ -10,10 +10,10 @@ price feed until the client has parsed the frame:
 - every client's own ``order`` event of its fill (clients samples): the feed, the matcher, the
   owner's shard (one conditional write), its publish, and the same way out.
 
-The set-up goes to the shards directly and the tokens are minted with the stack's signing key (the
-HTTP path and argon2 logins are not what is measured); the streams and the fills go the production
-way. The clients run in this process on the same two cores as the stack, so the figures include
-the clients' own parsing of every frame.
+The set-up goes to the shards directly and the sessions are opened in the stack's table with its
+signing key (the HTTP path and argon2 logins are not what is measured); the streams and the fills
+go the production way. The clients run in this process on the same two cores as the stack, so the
+figures include the clients' own parsing of every frame.
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ from typing import Any
 import httpx
 import ray
 
+from actors.cache.sessions import NullSessionCache
 from actors.domain.commands import Deposit, PlaceLimitOrder
 from actors.market.feed import FEED_NAME
-from actors.settings import LedgerSettings
+from actors.settings import LedgerSettings, dynamodb_client
+from actors.store.blocking import BlockingRunner
+from actors.users.sessions import DynamoSessionStore
 from bench.matching import _execute_all, _matcher_status, _wait
 from bench.run import HERE, SETTINGS, say, update_doc
 from cluster.local import LocalStack, StackOptions
-from serve.security import Tokens
+from serve.runtime import build_sessions, build_tokens
 from serve.settings import Settings
 
 CLIENTS = int(os.environ.get("BENCH_SSE_CLIENTS", "100"))
@@ -121,18 +124,28 @@ async def _measure(stack: LocalStack, settings: LedgerSettings, clients: list[Cl
     return sent, ticked
 
 
+def _open_sessions(settings: Settings, users: list[str]) -> list[str]:
+    """An access token of a session opened in the table for each user, as a login would."""
+    runner = BlockingRunner(4, "bench-sessions")
+    store = DynamoSessionStore(dynamodb_client(settings), settings.table_name, runner)
+    sessions = build_sessions(settings, build_tokens(settings), store, NullSessionCache())
+
+    async def open_all() -> list[str]:
+        pairs = await asyncio.gather(*(sessions.open(u, 0) for u in users))
+        return [pair.access_token for pair in pairs]
+
+    try:
+        return asyncio.run(open_all())
+    finally:
+        runner.close()
+
+
 def run() -> dict[str, Any]:
     """Open the streams, tick, measure."""
     options = {**SETTINGS, "allow_fault_injection": True}  # pause and set_price on the feed
     with LocalStack(StackOptions.isolated("haproxy", options)) as stack:
         settings = LedgerSettings(**stack.settings)
         http_settings = Settings(**stack.settings)
-        tokens = Tokens(
-            http_settings.jwt_secret,
-            http_settings.jwt_issuer,
-            http_settings.jwt_audience,
-            http_settings.access_token_ttl_s,
-        )
         feed = ray.get_actor(FEED_NAME, namespace=settings.namespace)
         ray.get(feed.pause.remote())
         price = ray.get(feed.latest.remote())[ASSET].price
@@ -143,7 +156,10 @@ def run() -> dict[str, Any]:
         orders = [(u, PlaceLimitOrder("buy", ASSET, QUANTITY, limit), f"o-{u}") for u in users]
         assert _execute_all(settings, orders) == CLIENTS
         _wait(settings, "open_orders", CLIENTS, 60)
-        clients = [Client(u, tokens.issue(u)) for u in users]
+        clients = [
+            Client(u, token)
+            for u, token in zip(users, _open_sessions(http_settings, users), strict=True)
+        ]
         sent, ticked = asyncio.run(_measure(stack, settings, clients))
     price_lags = [c.prices[p] - t for c in clients for p, t in sent.items() if p in c.prices]
     fill_lags = [c.filled_at - ticked for c in clients if c.filled_at is not None]

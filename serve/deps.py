@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serve.problems import Problem
 from serve.runtime import Runtime
-from serve.security import InvalidTokenError
+from serve.security import InvalidTokenError, TokenClaims
 
 PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
 bearer = HTTPBearer(auto_error=False)
@@ -35,17 +35,30 @@ def _unauthenticated(detail: str) -> Problem:
     )
 
 
-def current_username(
+def unauthenticated_token() -> Problem:
+    """The one answer to any token that does not work, whatever the reason (never which)."""
+    return _unauthenticated("The token is invalid, expired or revoked; log in again.")
+
+
+async def current_claims(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
-    """The canonical username of a valid bearer token; 401 otherwise."""
+) -> TokenClaims:
+    """The claims of a valid access token whose session still holds; 401 otherwise."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthenticated("Send a bearer access token in the Authorization header.")
     try:
-        return runtime.tokens.verify(credentials.credentials).subject
+        return await runtime.sessions.authenticate(credentials.credentials)
     except InvalidTokenError:
-        raise _unauthenticated("The access token is invalid or expired; log in again.") from None
+        raise unauthenticated_token() from None
+
+
+CurrentClaims = Annotated[TokenClaims, Depends(current_claims)]
+
+
+async def current_username(claims: CurrentClaims) -> str:
+    """The canonical username of the caller."""
+    return claims.subject
 
 
 CurrentUser = Annotated[str, Depends(current_username)]

@@ -30,6 +30,7 @@ from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.results import Failed, Refused
 from actors.market.errors import CatalogueUnavailableError, PriceUnavailableError
 from actors.store.errors import StoreUnavailableError
+from actors.users.store import ProfileChangedError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -76,6 +77,7 @@ PROBLEMS: dict[type[Exception], Mapping] = {
     InvalidOrderError: Mapping(422, "validation_error", "Validation failed", field="order"),
     InvalidAmountError: Mapping(422, "validation_error", "Validation failed", field="amount"),
     UserExistsError: Mapping(409, "resource_already_exists", "Already registered"),
+    ProfileChangedError: Mapping(409, "conflict", "Profile changed"),
     RequestInFlightError: Mapping(409, "conflict", "Request in progress"),
     IdempotencyKeyReusedError: Mapping(422, "idempotency_key_reused", "Idempotency key reused"),
     PriceUnavailableError: Mapping(503, "service_unavailable", "Price unavailable"),

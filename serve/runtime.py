@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from actors.cache.read_cache import RedisReadCache
+from actors.cache.sessions import RedisSessionCache, SessionCache
 from actors.ledger.reads import LedgerReader
 from actors.live.fanout import LiveFeed
 from actors.live.redis import RedisLiveSubscriber
@@ -16,10 +17,12 @@ from actors.market.store import RedisPriceStore
 from actors.settings import dynamodb_client
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
+from actors.users.sessions import DynamoSessionStore, SessionStore
 from actors.users.store import DynamoUserStore, UserStore
 from serve.cursors import CursorCodec
 from serve.ledger_client import LedgerClient
-from serve.security import Passwords, Tokens
+from serve.security import KeyRing, Passwords, Tokens
+from serve.sessions import Sessions
 from serve.settings import Settings
 
 
@@ -29,6 +32,7 @@ class Runtime:
 
     settings: Settings
     tokens: Tokens
+    sessions: Sessions
     passwords: Passwords
     users: UserStore
     reader: LedgerReader
@@ -48,13 +52,15 @@ def build_runtime(settings: Settings) -> Runtime:
     runner = BlockingRunner(settings.io_threads, "ingress-io")
     store = DynamoLedgerStore(client, settings.table_name, runner)
     cache = RedisReadCache(settings.redis_url, settings.cache_ttl_s, settings.redis_timeout_s)
+    tokens = build_tokens(settings)
+    session_cache = RedisSessionCache(
+        settings.redis_url, settings.redis_timeout_s, settings.session_state_ttl_s
+    )
     return Runtime(
         settings=settings,
-        tokens=Tokens(
-            settings.jwt_secret,
-            settings.jwt_issuer,
-            settings.jwt_audience,
-            settings.access_token_ttl_s,
+        tokens=tokens,
+        sessions=build_sessions(
+            settings, tokens, DynamoSessionStore(client, settings.table_name, runner), session_cache
         ),
         passwords=Passwords(),
         users=DynamoUserStore(client, settings.table_name, runner),
@@ -66,6 +72,33 @@ def build_runtime(settings: Settings) -> Runtime:
         cpu=BlockingRunner(2, "ingress-cpu"),
         live=RedisLiveSubscriber(settings.redis_url, settings.events_queue_size),
         market=build_market(config, client, runner),
+    )
+
+
+def build_tokens(settings: Settings) -> Tokens:
+    """The replica's token issuer and verifier, keyed as configured."""
+    signing_key = settings.jwt_private_key if settings.jwt_algorithm == "RS256" else None
+    keys = KeyRing(
+        settings.jwt_algorithm,
+        settings.jwt_key_id,
+        signing_key or settings.jwt_secret,
+        settings.jwt_verification_keys,
+    )
+    return Tokens(
+        keys,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.access_token_ttl_s,
+        settings.refresh_token_ttl_s,
+    )
+
+
+def build_sessions(
+    settings: Settings, tokens: Tokens, store: SessionStore, cache: SessionCache
+) -> Sessions:
+    """The sessions of the replica on ``store`` (the truth) and ``cache``."""
+    return Sessions(
+        tokens, store, cache, settings.session_check_cache_s, settings.session_state_ttl_s
     )
 
 

@@ -128,6 +128,28 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class RefreshRequest(Strict):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class PasswordChange(Strict):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class ProfileUpdate(Strict):
+    """The fields a user may change (never username, balance or role); absent ones stay."""
+
+    email: EmailStr | None = None
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    phone: Annotated[str | None, AfterValidator(_phone)] = None
+    date_of_birth: Annotated[date | None, AfterValidator(_birth_date)] = None
+    marketing_emails_consent: bool | None = None
 
 
 class AmountRequest(Strict):

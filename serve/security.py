@@ -1,17 +1,22 @@
-"""Passwords (argon2id) and access tokens (JWT with an algorithm allow-list and required claims)."""
+"""Passwords (argon2id) and tokens (JWT: one allow-listed algorithm, keys by ``kid``, required
+claims, access and refresh kinds that cannot stand in for each other)."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-ALGORITHMS = ["HS256"]
-REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "iss", "aud"]
+Algorithm = Literal["HS256", "RS256"]
+TokenKind = Literal["access", "refresh"]
+REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "iss", "aud", "typ", "sid", "ep"]
+MAX_TOKEN_CHARS = 4096  # ours are about 400; a longer one is refused before any decoding
 
 
 class Passwords:
@@ -39,50 +44,137 @@ class Passwords:
 class TokenClaims:
     """The verified claims the app uses."""
 
-    subject: str
-    token_id: str
+    subject: str  # the canonical username
+    token_id: str  # jti
+    session_id: str  # sid: the login session (the refresh-token family) the token belongs to
+    epoch: int  # ep: the user's token epoch when it was issued (a password change bumps it)
+    kind: TokenKind
     expires_at: int
 
 
 class InvalidTokenError(Exception):
-    """The token is missing, malformed, expired, or not ours."""
+    """The token is missing, malformed, expired, revoked, of the wrong kind, or not ours."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The signing key (named ``signing_kid``) and the retired keys still accepted during a
+    rotation (``verification_keys``, by ``kid``).
+
+    HS256: keys are shared secrets. RS256: the signing key is a private PEM, the others public
+    PEMs (or private ones: their public half is what verifies).
+    """
+
+    algorithm: Algorithm
+    signing_kid: str
+    signing_key: str
+    verification_keys: Mapping[str, str]
+    _verifying: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = {**self.verification_keys, self.signing_kid: self.signing_key}
+        verifying = {kid: _verifying_key(self.algorithm, key) for kid, key in keys.items()}
+        object.__setattr__(self, "_verifying", verifying)
+
+    def key_for(self, kid: object) -> Any:
+        """The key that verifies tokens signed under ``kid``; ``InvalidTokenError`` if none."""
+        if not isinstance(kid, str):
+            raise InvalidTokenError("the token names no key")
+        key = self._verifying.get(kid)
+        if key is None:
+            raise InvalidTokenError("the token names an unknown key")
+        return key
+
+
+def _verifying_key(algorithm: Algorithm, key: str) -> Any:
+    if algorithm == "HS256":
+        return key
+    from cryptography.hazmat.primitives import serialization
+
+    if "PRIVATE KEY" in key:
+        return serialization.load_pem_private_key(key.encode(), password=None).public_key()
+    return serialization.load_pem_public_key(key.encode())
 
 
 class Tokens:
-    """Issue and verify HS256 access tokens."""
+    """Issue and verify access and refresh tokens."""
 
-    def __init__(self, secret: str, issuer: str, audience: str, ttl_s: int) -> None:
-        self._secret, self._issuer, self._audience, self._ttl_s = secret, issuer, audience, ttl_s
+    def __init__(
+        self,
+        keys: KeyRing,
+        issuer: str,
+        audience: str,
+        access_ttl_s: int,
+        refresh_ttl_s: int,
+    ) -> None:
+        self._keys, self._issuer, self._audience = keys, issuer, audience
+        self._ttl_s: dict[TokenKind, int] = {"access": access_ttl_s, "refresh": refresh_ttl_s}
 
-    @property
-    def ttl_s(self) -> int:
-        """Lifetime of an access token in seconds."""
-        return self._ttl_s
+    def ttl_s(self, kind: TokenKind) -> int:
+        """Lifetime of a token of ``kind`` in seconds."""
+        return self._ttl_s[kind]
 
-    def issue(self, subject: str) -> str:
-        """A signed access token for ``subject``."""
+    def issue(
+        self,
+        subject: str,
+        session_id: str,
+        epoch: int,
+        kind: TokenKind,
+        token_id: str | None = None,
+    ) -> str:
+        """A signed token of ``kind`` for ``subject`` in session ``session_id`` (its ``jti`` is
+        ``token_id``, or a fresh one)."""
         now = int(time.time())
         claims = {
             "sub": subject,
             "iat": now,
-            "exp": now + self._ttl_s,
-            "jti": uuid.uuid4().hex,
+            "exp": now + self._ttl_s[kind],
+            "jti": token_id or uuid.uuid4().hex,
             "iss": self._issuer,
             "aud": self._audience,
+            "typ": kind,
+            "sid": session_id,
+            "ep": epoch,
         }
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHMS[0])
+        return jwt.encode(
+            claims,
+            self._keys.signing_key,
+            algorithm=self._keys.algorithm,
+            headers={"kid": self._keys.signing_kid},
+        )
 
-    def verify(self, token: str) -> TokenClaims:
-        """The claims of a valid token; raises ``InvalidTokenError`` otherwise."""
+    def verify(self, token: str, kind: TokenKind) -> TokenClaims:
+        """The claims of a valid token of ``kind``; raises ``InvalidTokenError`` otherwise.
+
+        Only the configured algorithm is accepted (never ``none``, never HS256 keyed with an
+        RS256 public key), the key is chosen by ``kid`` from the key ring, and every claim in
+        ``REQUIRED_CLAIMS`` must be present and well typed.
+        """
+        if len(token) > MAX_TOKEN_CHARS:
+            raise InvalidTokenError("the token is too long")
         try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != self._keys.algorithm:
+                raise InvalidTokenError("the token's algorithm is not allowed")
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=ALGORITHMS,
+                self._keys.key_for(header.get("kid")),
+                algorithms=[self._keys.algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
             )
         except jwt.PyJWTError as error:
             raise InvalidTokenError(str(error)) from None
-        return TokenClaims(str(claims["sub"]), str(claims["jti"]), int(claims["exp"]))
+        return _claims_of(claims, kind)
+
+
+def _claims_of(claims: dict[str, Any], kind: TokenKind) -> TokenClaims:
+    if claims["typ"] != kind:
+        raise InvalidTokenError(f"a {claims['typ']!s:.20} token is not a {kind} token")
+    subject, token_id, session_id, epoch = (claims[k] for k in ("sub", "jti", "sid", "ep"))
+    if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (subject, token_id, session_id)):
+        raise InvalidTokenError("malformed sub, jti or sid")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise InvalidTokenError("malformed ep")
+    return TokenClaims(subject, token_id, session_id, epoch, kind, int(claims["exp"]))

@@ -22,10 +22,22 @@ class Settings(LedgerSettings):
     ingress_replicas: int = Field(default=1, ge=1)
     actor_call_timeout_s: float = 10.0
 
+    # Tokens: HS256 signs with jwt_secret; RS256 with jwt_private_key (PEM). Either way the
+    # signing key is named jwt_key_id in each token's ``kid``, and jwt_verification_keys
+    # (kid -> secret or public PEM) are the retired keys still accepted during a rotation
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: str = DEVELOPMENT_SECRET
+    jwt_private_key: str | None = None
+    jwt_key_id: str = Field(default="k1", min_length=1, max_length=64)
+    jwt_verification_keys: dict[str, str] = Field(default_factory=dict)
     jwt_issuer: str = "order-processor"
     jwt_audience: str = "order-processor-api"
     access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 7 * 24 * 3600
+    # Revocation checks: a replica trusts a session it checked this recently (logout and a
+    # password change reach every replica within it); Redis keeps the checked state this long
+    session_check_cache_s: float = Field(default=0.5, ge=0)
+    session_state_ttl_s: int = Field(default=30, ge=1)
 
     max_body_bytes: int = 64 * 1024
 
@@ -42,10 +54,13 @@ class Settings(LedgerSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
+        # the secret also keys the pagination cursors, so it is required with RS256 too
         if self.environment == "production" and (
             self.jwt_secret == DEVELOPMENT_SECRET or len(self.jwt_secret) < 32
         ):
             raise ValueError(
                 "OP_JWT_SECRET must be set to a random secret of 32+ characters in production."
             )
+        if self.jwt_algorithm == "RS256" and not self.jwt_private_key:
+            raise ValueError("OP_JWT_ALGORITHM=RS256 needs OP_JWT_PRIVATE_KEY (a PEM).")
         return self

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CircuitBreaker:
@@ -42,3 +47,21 @@ class CircuitBreaker:
         self._failures += 1
         if self._failures >= self._threshold:
             self._opened_at = self._clock()
+
+
+async def guarded(breaker: CircuitBreaker, call: Awaitable[T]) -> T | None:
+    """Await ``call`` unless ``breaker`` is open; any failure counts against it and is None
+    (Redis is an optimization: a failed call behaves like a miss or a no-op)."""
+    if breaker.is_open:
+        close = getattr(call, "close", None)
+        if close:
+            close()
+        return None
+    try:
+        result = await call
+    except Exception as error:  # noqa: BLE001 - any Redis failure degrades to a miss
+        breaker.record_failure()
+        log.debug("redis call failed: %s", error)
+        return None
+    breaker.record_success()
+    return result

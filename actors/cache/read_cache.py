@@ -7,15 +7,13 @@ and a failed call behaves like a miss (reads) or a no-op (writes). No money rule
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
-from actors.cache.breaker import CircuitBreaker
+from actors.cache.breaker import CircuitBreaker, guarded
 from actors.cache.client import redis_client
 from actors.store.records import JsonDict
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_MISSED_WRITES = 100_000
 
@@ -93,19 +91,7 @@ class RedisReadCache:
         return self._client
 
     async def _guarded(self, call: Awaitable[T]) -> T | None:
-        if self._breaker.is_open:
-            close = getattr(call, "close", None)
-            if close:
-                close()
-            return None
-        try:
-            result = await call
-        except Exception as error:  # noqa: BLE001 - any Redis failure degrades to a miss
-            self._breaker.record_failure()
-            log.debug("redis call failed: %s", error)
-            return None
-        self._breaker.record_success()
-        return result
+        return await guarded(self._breaker, call)
 
     async def get(self, key: str) -> JsonDict | None:
         data = await self._guarded(self._redis().hget(key, "d"))

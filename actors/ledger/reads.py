@@ -138,7 +138,11 @@ class LedgerReader:
             return stored
         head = await self.head(username)
         fresh = head.rows(OrderView, lambda o: o.order_id == order_id)
-        return fresh[0] if fresh else None
+        if fresh:
+            return fresh[0]
+        # The projector may have written the row and moved the watermark past it between the
+        # two reads above; rows are written before the watermark, so the store has it now.
+        return await self._store.get_order(username, order_id)
 
     async def asset_transactions(
         self, username: str, asset_id: str, limit: int, before_seq: int | None = None

@@ -24,6 +24,7 @@ SLOW = "slow"  # the client did not keep up: its queue filled
 LOST = "lost"  # the replica's pub/sub connection broke: events may have been missed
 CLOSED = "closed"  # the replica is shutting down
 GONE = "gone"  # the client disconnected
+ENDED = "ended"  # the stream's session ended (logout, password change) or its token expired
 
 
 class Subscription:

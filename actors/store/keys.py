@@ -63,6 +63,12 @@ TX_PREFIX = "TX#"
 ORDER_PREFIX = "ORDER#"
 ASSET_TX_PREFIX = "ATX#"
 EMAIL_SK = "EMAIL"
+SESSION_PREFIX = "SESSION#"
+
+
+def session_sk(session_id: str) -> str:
+    """The sort key of one login session (a refresh-token family) in the user's partition."""
+    return f"{SESSION_PREFIX}{session_id}"
 
 
 def email_pk(email: str) -> str:

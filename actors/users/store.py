@@ -1,14 +1,20 @@
-"""The user store: profile and credential items, with in-memory and DynamoDB implementations."""
+"""The user store: profile and credential items, with in-memory and DynamoDB implementations.
+
+The profile item also carries the user's token epoch (``token_epoch``, a number beside the
+profile's JSON): every token names the epoch it was issued under, and a password change bumps
+it, so every earlier token stops working, whatever Redis remembers.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from actors.domain.errors import DomainError
 from actors.ledger.errors import UserExistsError
 from actors.store import keys
 from actors.store.blocking import BlockingRunner
@@ -31,16 +37,39 @@ class UserRecord:
     role: str
     created_at: str
     updated_at: str
+    token_epoch: int = 0  # stored beside the profile, not in it: see the module docstring
+
+
+class ProfileChangedError(DomainError):
+    """The profile changed between reading and writing it (a concurrent edit)."""
+
+    def __str__(self) -> str:
+        return "The profile was changed by another request; read it again and retry."
 
 
 class UserStore(Protocol):
-    """Create and read users."""
+    """Create, read and change users."""
 
     async def create(self, user: UserRecord) -> None:
         """Store a new user; raise ``UserExistsError`` if the username or email is taken."""
 
     async def get(self, username: str) -> UserRecord | None:
         """The user with this canonical username, if any."""
+
+    async def update(self, before: UserRecord, after: UserRecord) -> None:
+        """Replace the profile ``before`` (as read) by ``after``, moving the email claim when it
+        changed. ``UserExistsError("email")`` when the new email is taken,
+        ``ProfileChangedError`` when the stored profile is no longer ``before``."""
+
+    async def change_password(self, before: UserRecord, password_hash: str, at: str) -> int:
+        """Store a new password hash and bump the token epoch; returns the new epoch.
+        ``ProfileChangedError`` when the stored profile is no longer ``before``."""
+
+
+def _profile_json(user: UserRecord) -> str:
+    data = asdict(user)
+    del data["token_epoch"]
+    return json.dumps(data)
 
 
 class InMemoryUserStore:
@@ -58,6 +87,24 @@ class InMemoryUserStore:
 
     async def get(self, username: str) -> UserRecord | None:
         return self.users.get(username)
+
+    async def update(self, before: UserRecord, after: UserRecord) -> None:
+        if self.users.get(before.username) != before:
+            raise ProfileChangedError()
+        if after.email.lower() != before.email.lower() and any(
+            u.email.lower() == after.email.lower() for u in self.users.values()
+        ):
+            raise UserExistsError("email")
+        self.users[before.username] = replace(after, token_epoch=before.token_epoch)
+
+    async def change_password(self, before: UserRecord, password_hash: str, at: str) -> int:
+        if self.users.get(before.username) != before:
+            raise ProfileChangedError()
+        epoch = before.token_epoch + 1
+        self.users[before.username] = replace(
+            before, password_hash=password_hash, updated_at=at, token_epoch=epoch
+        )
+        return epoch
 
 
 class DynamoUserStore:
@@ -91,9 +138,9 @@ class DynamoUserStore:
         }
         await self._put_new(email_item, "email")
         profile = {
-            "PK": {"S": keys.user_pk(user.username)},
-            "SK": {"S": keys.PROFILE_SK},
-            "profile": {"S": json.dumps(asdict(user))},
+            **self._profile_key(user.username),
+            "profile": {"S": _profile_json(user)},
+            "token_epoch": {"N": str(user.token_epoch)},
         }
         try:
             await self._put_new(profile, "username")
@@ -118,10 +165,86 @@ class DynamoUserStore:
             result = await self._run(
                 self._client.get_item,
                 TableName=self._table,
-                Key={"PK": {"S": keys.user_pk(username)}, "SK": {"S": keys.PROFILE_SK}},
+                Key=self._profile_key(username),
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailableError(str(error)) from error
         item = result.get("Item")
-        return UserRecord(**json.loads(item["profile"]["S"])) if item else None
+        return user_of(item) if item else None
+
+    @staticmethod
+    def _profile_key(username: str) -> dict[str, Any]:
+        return {"PK": {"S": keys.user_pk(username)}, "SK": {"S": keys.PROFILE_SK}}
+
+    def _replace_profile(self, before: UserRecord, after: UserRecord) -> dict[str, Any]:
+        """The conditional update of the profile item from ``before`` to ``after``."""
+        return {
+            "TableName": self._table,
+            "Key": self._profile_key(before.username),
+            "UpdateExpression": "SET profile = :after",
+            "ConditionExpression": "profile = :before",
+            "ExpressionAttributeValues": {
+                ":after": {"S": _profile_json(after)},
+                ":before": {"S": _profile_json(before)},
+            },
+        }
+
+    async def update(self, before: UserRecord, after: UserRecord) -> None:
+        if after.email.lower() == before.email.lower():
+            await self._conditional(self._client.update_item, self._replace_profile(before, after))
+            return
+        claim = {
+            "TableName": self._table,
+            "Item": {
+                "PK": {"S": keys.email_pk(after.email)},
+                "SK": {"S": keys.EMAIL_SK},
+                "username": {"S": after.username},
+            },
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        release = {
+            "TableName": self._table,
+            "Key": {"PK": {"S": keys.email_pk(before.email)}, "SK": {"S": keys.EMAIL_SK}},
+        }
+        steps = [{"Put": claim}, {"Update": self._replace_profile(before, after)}]
+        try:
+            await self._run(
+                self._client.transact_write_items,
+                TransactItems=[*steps, {"Delete": release}],
+            )
+        except ClientError as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                raise UserExistsError("email") from None
+            if "ConditionalCheckFailed" in reasons:
+                raise ProfileChangedError() from None
+            raise StoreUnavailableError(str(error)) from error
+        except BotoCoreError as error:
+            raise StoreUnavailableError(str(error)) from error
+
+    async def change_password(self, before: UserRecord, password_hash: str, at: str) -> int:
+        after = replace(before, password_hash=password_hash, updated_at=at)
+        update = self._replace_profile(before, after)
+        update["UpdateExpression"] += " ADD token_epoch :one"
+        update["ExpressionAttributeValues"][":one"] = {"N": "1"}
+        result = await self._conditional(
+            self._client.update_item, {**update, "ReturnValues": "UPDATED_NEW"}
+        )
+        return int(result["Attributes"]["token_epoch"]["N"])
+
+    async def _conditional(self, call: Any, request: dict[str, Any]) -> Any:
+        try:
+            return await self._run(call, **request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ProfileChangedError() from None
+            raise StoreUnavailableError(str(error)) from error
+        except BotoCoreError as error:
+            raise StoreUnavailableError(str(error)) from error
+
+
+def user_of(item: dict[str, Any]) -> UserRecord:
+    """The user in a profile item (its token epoch beside the profile's JSON)."""
+    epoch = int(item.get("token_epoch", {}).get("N", "0"))
+    return UserRecord(**json.loads(item["profile"]["S"]), token_epoch=epoch)

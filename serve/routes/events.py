@@ -21,17 +21,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from actors.live.fanout import GONE, Subscription
+from actors.live.fanout import ENDED, GONE, Subscription
 from actors.live.port import LiveEvent
 from actors.live.replay import replay
 from actors.store.records import HoldingView, JsonDict, OrderView, TransactionView
 from actors.store.views import account_view_from_dict, view_from_dict
-from serve.deps import CurrentUser, RuntimeDep
+from serve.deps import CurrentClaims, RuntimeDep
 from serve.pricing import holding_public
 from serve.problems import unavailable
 from serve.routes.balance import balance_public, transaction_public
 from serve.routes.orders import order_public
 from serve.runtime import Runtime
+from serve.security import TokenClaims
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def resume_point(header: str | None, query: str | None) -> int | None:
 @router.get("", response_class=StreamingResponse, include_in_schema=False)
 async def events(
     request: Request,
-    username: CurrentUser,
+    claims: CurrentClaims,
     runtime: RuntimeDep,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -107,16 +108,20 @@ async def events(
     if runtime.live.stream_count >= runtime.settings.events_max_streams:
         raise unavailable("This server streams to as many clients as it can; retry shortly.")
     after = resume_point(last_event_id_header, last_event_id)
-    stream = event_stream(request, runtime, username, after)
+    stream = event_stream(request, runtime, claims, after)
     return StreamingResponse(stream, media_type="text/event-stream", headers=HEADERS)
 
 
 async def event_stream(
-    request: Request, runtime: Runtime, username: str, after: int | None
+    request: Request, runtime: Runtime, claims: TokenClaims, after: int | None
 ) -> AsyncIterator[str]:
     """The frames of one stream: the retry hint, the replay, then the live events."""
+    username = claims.subject
     async with runtime.live.subscribe(username) as subscription:
-        watcher = asyncio.get_running_loop().create_task(end_when_gone(request, subscription))
+        loop = asyncio.get_running_loop()
+        watcher = loop.create_task(end_when_gone(request, subscription))
+        every_s = runtime.settings.events_keepalive_s
+        guard = loop.create_task(end_when_ended(runtime, claims, subscription, every_s))
         try:
             yield f"retry: {RETRY_MS}\n\n"
             # Subscribed before the log is read: an event committed in between is in one or both.
@@ -131,6 +136,7 @@ async def event_stream(
                 yield chunk
         finally:
             watcher.cancel()
+            guard.cancel()
 
 
 async def live_frames(
@@ -159,3 +165,14 @@ async def end_when_gone(request: Request, subscription: Subscription) -> None:
     except Exception:  # noqa: BLE001 - a receive that fails: the client is gone too
         pass
     subscription.end(GONE)
+
+
+async def end_when_ended(
+    runtime: Runtime, claims: TokenClaims, subscription: Subscription, every_s: float
+) -> None:
+    """End ``subscription`` (``ENDED``) once its session ends or its access token expires,
+    checked every ``every_s``: a stream does not outlive a logout or a password change."""
+    while not subscription.closed:
+        await asyncio.sleep(every_s)
+        if not await runtime.sessions.holds(claims):
+            subscription.end(ENDED)

@@ -12,16 +12,18 @@ from typing import Any, TypeVar
 import httpx
 from argon2 import PasswordHasher
 
+from actors.cache.sessions import NullSessionCache
 from actors.ledger.reads import LedgerReader
 from actors.ledger.service import LedgerService
 from actors.live.fanout import LiveHub
 from actors.store.blocking import BlockingRunner
 from actors.store.memory import InMemoryLedgerStore
+from actors.users.sessions import InMemorySessionStore
 from actors.users.store import InMemoryUserStore
 from serve.app import create_api
 from serve.cursors import CursorCodec
-from serve.runtime import Runtime
-from serve.security import Passwords, Tokens
+from serve.runtime import Runtime, build_sessions, build_tokens
+from serve.security import Passwords
 from serve.settings import Settings
 from tests.unit.doubles import FixedPrices, InProcessLedger, VersionedCache
 
@@ -117,11 +119,12 @@ def build_api(raise_app_exceptions: bool = True) -> Api:
     live = LiveHub(settings.events_queue_size)  # the ledger publishes into the app's streams
     service = LedgerService(store, cache, settings.ledger_settings(), prices=prices, live=live)
     ledger = InProcessLedger(service)
+    tokens = build_tokens(settings)
+    sessions = InMemorySessionStore(users)
     runtime = Runtime(
         settings=settings,
-        tokens=Tokens(
-            SECRET, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_s
-        ),
+        tokens=tokens,
+        sessions=build_sessions(settings, tokens, sessions, NullSessionCache()),
         passwords=CheapPasswords(),
         users=users,
         reader=LedgerReader(store, cache),

@@ -99,7 +99,11 @@ def test_a_login_returns_a_bearer_token_for_the_canonical_user(api: Api) -> None
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["token_type"], body["expires_in"]) == ("bearer", 900)
+    assert (body["token_type"], body["expires_in"], body["refresh_expires_in"]) == (
+        "bearer",
+        900,
+        7 * 24 * 3600,
+    )
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["sub"] == "alice_smith"
 
@@ -138,8 +142,11 @@ def forged(**overrides: Any) -> str:
         "jti": "j",
         "iss": "order-processor",
         "aud": "order-processor-api",
+        "typ": "access",
+        "sid": "a-session-never-opened",
+        "ep": 0,
     } | overrides
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return jwt.encode(claims, SECRET, algorithm="HS256", headers={"kid": "k1"})
 
 
 @pytest.mark.parametrize(
@@ -179,10 +186,13 @@ def test_a_missing_or_invalid_token_is_a_401_asking_for_a_bearer_token(
     assert api.event_count() == 0
 
 
-def test_a_valid_token_for_a_user_that_does_not_exist_finds_no_profile(api: Api) -> None:
+def test_a_well_signed_token_of_a_session_never_opened_is_refused(api: Api) -> None:
+    """Signed with our key (as by a leaked key or a bug) but no login ever opened its session."""
+    api.register("alice_smith")
+
     response = api.get("/api/v1/auth/profile", headers={"Authorization": f"Bearer {forged()}"})
 
-    assert_problem(response, 404, "resource_not_found")
+    assert_problem(response, 401, "authentication_failed")
 
 
 def test_registration_refuses_a_non_json_body(api: Api) -> None:

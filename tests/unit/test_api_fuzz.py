@@ -11,7 +11,7 @@ from serve.app import create_api
 from tests.unit.api import build_api
 
 API = build_api(raise_app_exceptions=False)
-TOKEN = API.runtime.tokens.issue("fuzz_user_01")
+TOKEN = API.new_user()["Authorization"].removeprefix("Bearer ")
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_api(API.runtime))
 
 

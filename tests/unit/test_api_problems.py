@@ -24,6 +24,7 @@ from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
 from actors.ledger.results import Committed, Failed, Outcome, Refused
 from actors.market.errors import CatalogueUnavailableError, PriceUnavailableError
 from actors.store.errors import SequenceTakenError, StoreUnavailableError
+from actors.users.store import ProfileChangedError
 from serve.outcomes import REPLAYED_HEADER, committed_or_raise, created
 from serve.problems import PROBLEMS, Problem, problem_for, problem_for_outcome
 from tests.unit.api import Api, build_api, close_api
@@ -40,6 +41,7 @@ CASES: list[tuple[Exception, int, str]] = [
     (InvalidOrderError("asset_id", "bad"), 422, "validation_error"),
     (InvalidAmountError("bad"), 422, "validation_error"),
     (UserExistsError("email"), 409, "resource_already_exists"),
+    (ProfileChangedError(), 409, "conflict"),
     (RequestInFlightError("k"), 409, "conflict"),
     (IdempotencyKeyReusedError("k"), 422, "idempotency_key_reused"),
     (PriceUnavailableError("BTC", 1.0), 503, "service_unavailable"),

@@ -28,6 +28,7 @@ from actors.ledger.errors import (
 from actors.market.errors import CatalogueUnavailableError, PriceUnavailableError
 from actors.operations.registry import UnknownOperationError
 from actors.store.errors import SequenceTakenError, StoreUnavailableError
+from actors.users.store import ProfileChangedError
 
 ERRORS: list[tuple[Exception, dict[str, object]]] = [
     (DomainError("refused"), {}),
@@ -66,6 +67,7 @@ ERRORS: list[tuple[Exception, dict[str, object]]] = [
     (StoreUnavailableError("put_item: timeout"), {"reason": "put_item: timeout"}),
     (SequenceTakenError("alice", 7), {"username": "alice", "seq": 7}),
     (UserExistsError("email"), {"field": "email"}),
+    (ProfileChangedError(), {}),
     (
         PriceUnavailableError("BTC", 1.5, "no price published yet"),
         {"asset_id": "BTC", "retry_after_s": 1.5, "reason": "no price published yet"},

@@ -399,6 +399,22 @@ def test_a_quiet_stream_sends_keep_alive_comments(api: Api) -> None:
     assert parse(text) == []
 
 
+def test_a_stream_ends_soon_after_its_session_is_logged_out(api: Api) -> None:
+    _, alice = new_user(api)
+    settings = api.runtime.settings
+    api.runtime.settings = settings.model_copy(update={"events_keepalive_s": 0.05})
+
+    async def scenario() -> tuple[int, int]:
+        stream = SseClient(api, alice)
+        await stream.open()
+        await stream.read_until(KEEP_ALIVE)
+        out = await api.client.post("/api/v1/auth/logout", headers=alice)
+        await stream.ended(timeout_s=2.0)  # without the session check it would never end
+        return out.status_code, hub_of(api).stream_count
+
+    assert api.run(scenario()) == (204, 0)
+
+
 def test_a_reconnecting_client_is_replayed_what_it_missed_then_streamed_live(api: Api) -> None:
     _, alice = new_user(api)
     for amount in ("1.00", "2.00", "3.00"):

@@ -19,7 +19,14 @@ from actors.ledger.service import LedgerService
 from actors.settings import LedgerSettings
 from actors.store import keys
 from actors.store.memory import InMemoryLedgerStore
-from actors.store.records import AccountView, Page, ReadModel, TransactionPage, TransactionView
+from actors.store.records import (
+    AccountView,
+    OrderView,
+    Page,
+    ReadModel,
+    TransactionPage,
+    TransactionView,
+)
 from actors.store.views import account_view_dict
 from tests.unit.doubles import Clock, VersionedCache, synchronously
 
@@ -294,3 +301,31 @@ def test_the_null_cache_misses_and_ignores_writes() -> None:
         return await cache.get("k")
 
     assert run(use()) is None
+
+
+class ProjectedMeanwhile(InMemoryLedgerStore):
+    """The projector writes the order's row (and moves the watermark past it) between the
+    reader's first look for the row and its look at the log's tail."""
+
+    def __init__(self, order: OrderView) -> None:
+        super().__init__()
+        self.order, self.looks = order, 0
+
+    async def get_order(self, username: str, order_id: str) -> OrderView | None:
+        self.looks += 1
+        if self.looks == 1:
+            await self.write_rows([(username, self.order)])  # just after this read
+            return None
+        return await super().get_order(username, order_id)
+
+
+def test_an_order_projected_between_the_readers_two_looks_is_still_found() -> None:
+    order = OrderView(
+        1, "o-1", None, "market_buy", "BTC", Decimal("0.1"), Decimal("100.00"),
+        "completed", Decimal("100.00"), Decimal("10.00"), AT, AT,
+    )  # fmt: skip
+    store = ProjectedMeanwhile(order)
+    reader = LedgerReader(store, NullReadCache())
+
+    assert run(reader.order(USER, "o-1")) == order
+    assert run(reader.order(USER, "o-2")) is None

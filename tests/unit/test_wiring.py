@@ -75,13 +75,13 @@ def test_the_runtime_is_wired_from_the_settings() -> None:
 
     runtime = build_runtime(settings)
     try:
-        token = runtime.tokens.issue("alice_01")
+        token = runtime.tokens.issue("alice_01", "session-1", 0, "access")
         cursor = runtime.cursors.encode("alice_01", 5)
     finally:
         runtime.cpu.close()
 
-    assert runtime.tokens.verify(token).subject == "alice_01"
-    assert runtime.tokens.ttl_s == 60
+    assert runtime.tokens.verify(token, "access").subject == "alice_01"
+    assert runtime.tokens.ttl_s("access") == 60
     assert runtime.cursors.decode("alice_01", cursor) == 5
     assert isinstance(runtime.users, DynamoUserStore)
     assert isinstance(runtime.reader, LedgerReader)
