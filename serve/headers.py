@@ -6,12 +6,14 @@ pass through untouched.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import TypedDict
 
 from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve.bodies import HeaderSizeLimit
@@ -160,6 +162,23 @@ def install_edge(api: FastAPI, settings: Settings) -> None:
         web_policy=settings.web_content_security_policy,
         tls_upstream=settings.tls_terminated_upstream,
     )
+    _secure_the_500s(api)
+
+
+def _secure_the_500s(api: FastAPI) -> None:
+    """Starlette answers an unhandled error from outside every middleware: the handler of
+    ``Exception`` (serve/problems.py) adds the security headers itself."""
+    answer_bug = api.exception_handlers[Exception]
+
+    async def secured(request: Request, exc: Exception) -> Response:
+        answered = answer_bug(request, exc)
+        response = await answered if inspect.isawaitable(answered) else answered
+        for name, value in [*ALWAYS, (b"content-security-policy", API_CSP.encode())]:
+            response.headers[name.decode()] = value.decode()
+        response.headers["cache-control"] = "no-store"
+        return response
+
+    api.add_exception_handler(Exception, secured)
 
 
 class DocsUrls(TypedDict):

@@ -271,3 +271,21 @@ def test_the_docs_are_off_in_production_unless_asked_for(
         close_api(subject)
 
     assert statuses == ([200] * 3 if served else [404] * 3)
+
+
+def test_an_unexpected_error_is_secured_too() -> None:
+    subject = build_api(raise_app_exceptions=False)
+    try:
+        user = subject.new_user()
+
+        async def broken(*args: Any) -> Any:
+            raise RuntimeError("boom")
+
+        subject.ledger.execute = broken  # type: ignore[method-assign]
+        response = subject.deposit(user, "1.00")
+    finally:
+        close_api(subject)
+
+    assert_problem(response, 500, "internal_error")
+    assert_secured(response)
+    assert response.headers["cache-control"] == "no-store"
