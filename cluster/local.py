@@ -27,6 +27,11 @@ from cluster.processes import (
 
 APP_NAME = "order-processor"
 LOCAL_DRAIN_PERIOD_S = 3
+# HAProxy's buffer, and so the largest request head (request line and headers, less 1 KiB it
+# keeps for rewrites) it passes on: Serve's 16 KiB default answered a 100 KB token with
+# HAProxy's own HTML 400, whereas through 128 KiB the app answers it (a 431 problem beyond
+# OP_MAX_HEADER_BYTES). Only larger heads still get HAProxy's page (docs/security.md).
+HAPROXY_BUFSIZE_BYTES = 128 * 1024
 
 
 @dataclass
@@ -145,6 +150,9 @@ class LocalStack:
         }
         if self.options.proxy == "haproxy":
             env["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
+        env["RAY_SERVE_HAPROXY_TUNE_BUFSIZE"] = os.environ.get(
+            "RAY_SERVE_HAPROXY_TUNE_BUFSIZE", str(HAPROXY_BUFSIZE_BYTES)
+        )
         # A replica being replaced waits this long for HAProxy to stop routing to it. Serve's
         # default (30 s) suits a cluster; on one machine HAProxy is reconfigured in well under a
         # second, and the 30 s made every redeploy here take a minute.

@@ -12,6 +12,7 @@ from ray.serve import Application
 from starlette.middleware.gzip import GZipMiddleware
 
 from serve.bodies import BodySizeLimit
+from serve.headers import docs_urls, install_edge
 from serve.problems import install_problem_handlers
 from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime, build_runtime
@@ -34,12 +35,15 @@ def create_api(runtime: Runtime) -> FastAPI:
         version=runtime.settings.version,
         description="Trading backend on Ray: accounts, cash, orders.",
         lifespan=_lifespan,
+        **docs_urls(runtime.settings),  # off in production unless OP_API_DOCS_ENABLED
     )
     for module in (health, auth, balance, orders, portfolio, insights, inventory, events):
         api.include_router(module.router)
     install_problem_handlers(api)
     api.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     api.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    # The edge, outermost: header size limit, CORS, security headers (serve/headers.py)
+    install_edge(api, runtime.settings)
     api.state.runtime = runtime
     return api
 

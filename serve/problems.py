@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from actors.domain.errors import (
     DailyLimitExceededError,
@@ -164,8 +165,117 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+CODES = [
+    "validation_error",
+    "authentication_failed",
+    "access_denied",
+    "resource_not_found",
+    "resource_already_exists",
+    "insufficient_funds",
+    "insufficient_holdings",
+    "conflict",
+    "idempotency_key_reused",
+    "payload_too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "service_unavailable",
+    "internal_error",
+]
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status", "detail", "instance", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string", "enum": CODES},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "trace_id": {"type": "string"},
+    },
+}
+# What any operation may be answered besides its success: the edge (size limits, media type,
+# rate limits), authentication, the problem table and the validation handler. Documented on
+# every operation of the OpenAPI document, whoever adds the route (``document_problems``).
+DOCUMENTED: dict[int, str] = {
+    400: "Malformed request: bad JSON, JSON nested too deep, a bad cursor",
+    401: "Missing, invalid or revoked token",
+    403: "Blocked, or a cross-origin request refused",
+    404: "Absent, or not yours",
+    405: "Method not allowed",
+    409: "Business refusal or a request still in flight",
+    413: "Body too large",
+    415: "Body not JSON",
+    422: "Field validation failed, or an idempotency key reused with another body",
+    429: "Rate limited",
+    431: "Request headers too large",
+    503: "A dependency or actor is unavailable",
+}
+METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declare the problem answers (``DOCUMENTED``) on every operation of ``app``'s OpenAPI
+    document, as ``application/problem+json``, replacing FastAPI's own 422 schema.
+
+    New routes need nothing: the document is completed when it is first built. A route may
+    still declare a status of its own with ``responses=``; its declaration is kept.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = build()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                _declare_problems(operation["responses"])
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_problems(responses: dict[str, Any]) -> None:
+    for status, description in DOCUMENTED.items():
+        declared = responses.get(str(status))
+        if declared is None or "HTTPValidationError" in str(declared):
+            content = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+            responses[str(status)] = {"description": description, "content": content}
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path: Starlette's 405 lists only those of the first route that
+    matched it (``GET /api/v1/orders`` and ``POST /api/v1/orders`` are two routes)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer every error of ``app`` as problem details."""
+    """Answer every error of ``app`` as problem details, and document them."""
+    document_problems(app)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -195,7 +305,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = HTTP_CODES.get(exc.status_code, ("internal_error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        problem = Problem(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        problem = Problem(exc.status_code, code, title, detail, headers=headers)
         return problem_response(request, problem)
 
     @app.exception_handler(Exception)

@@ -40,6 +40,23 @@ class Settings(LedgerSettings):
     session_state_ttl_s: int = Field(default=30, ge=1)
 
     max_body_bytes: int = 64 * 1024
+    # The edge (serve/headers.py, serve/bodies.py): a body nested deeper than this is a 400
+    # before it is parsed; request headers larger than this in total are a 431
+    max_json_depth: int = Field(default=400, ge=1)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    # Origins allowed to call the API from a browser (exact, e.g. "https://app.example.com");
+    # empty: no cross-origin access (the web app is served by the same ingress)
+    cors_origins: list[str] = Field(default_factory=list)
+    # HSTS on every response, not only on those that came over TLS: TLS ends in front of the
+    # ingress (an ALB), which forwards plain HTTP
+    tls_terminated_upstream: bool = False
+    # The Content-Security-Policy of what is neither the API nor its docs (the web app at /)
+    web_content_security_policy: str = (
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+        "object-src 'none'"
+    )
+    # /docs, /redoc and /openapi.json; unset: on, except in production
+    api_docs_enabled: bool | None = None
 
     # Live events (GET /api/v1/events): a comment line after this long without a frame keeps an
     # idle stream open through proxies and reveals a client that vanished without closing
@@ -51,6 +68,13 @@ class Settings(LedgerSettings):
     # the cap keeps half of its max_ongoing_requests (256) for everything else; one more
     # stream is answered 503 with Retry-After (the client retries, likely on another replica)
     events_max_streams: int = Field(default=128, ge=1)
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Whether the API docs and the OpenAPI document are served."""
+        if self.api_docs_enabled is None:
+            return self.environment != "production"
+        return self.api_docs_enabled
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

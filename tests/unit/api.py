@@ -110,10 +110,11 @@ def registration(username: str | None = None, **overrides: Any) -> dict[str, Any
     return body
 
 
-def build_api(raise_app_exceptions: bool = True) -> Api:
-    """The app on fresh doubles. With ``raise_app_exceptions`` (the default) an unhandled error
-    (a 500) is raised into the test instead of being answered, so no API test can pass on a 500."""
-    settings = Settings(environment="test", jwt_secret=SECRET)
+def build_api(raise_app_exceptions: bool = True, **overrides: Any) -> Api:
+    """The app on fresh doubles, with settings ``overrides``. With ``raise_app_exceptions`` (the
+    default) an unhandled error (a 500) is raised into the test instead of being answered, so no
+    API test can pass on a 500."""
+    settings = Settings(**{"environment": "test", "jwt_secret": SECRET, **overrides})
     store, users, cache = InMemoryLedgerStore(), InMemoryUserStore(), VersionedCache()
     prices = FixedPrices({"BTC": Decimal("50000.00"), "ETH": Decimal("2500.00")})
     live = LiveHub(settings.events_queue_size)  # the ledger publishes into the app's streams

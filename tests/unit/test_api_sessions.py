@@ -235,6 +235,9 @@ def test_every_forged_token_is_a_401_problem_on_every_protected_route(api: Api, 
     for method, path in PROTECTED:
         response = api.request(method, path, headers=bearer(FORGERIES[name]), json={})
 
+        if name == "oversized-100kb":  # refused with the headers, before any token is read
+            assert_problem(response, 431, "payload_too_large")
+            continue
         assert_problem(response, 401, "authentication_failed")
         assert response.headers["www-authenticate"] == "Bearer"
 

@@ -130,3 +130,28 @@ def test_the_shard_count_is_bounded() -> None:
 def test_out_of_range_actor_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         LedgerSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_the_edge_defaults_allow_no_origin_and_serve_the_docs_outside_production() -> None:
+    development = Settings()
+    production = Settings(environment="production", jwt_secret=STRONG_SECRET)
+
+    assert development.cors_origins == [] and development.max_json_depth == 400
+    assert development.docs_enabled and not production.docs_enabled
+    assert Settings(
+        environment="production", jwt_secret=STRONG_SECRET, api_docs_enabled=True
+    ).docs_enabled
+
+
+def test_the_cors_origins_come_from_the_environment_as_a_json_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "OP_CORS_ORIGINS", '["https://app.example.com", "https://admin.example.com"]'
+    )
+    monkeypatch.setenv("OP_API_DOCS_ENABLED", "false")
+
+    settings = Settings()
+
+    assert settings.cors_origins == ["https://app.example.com", "https://admin.example.com"]
+    assert not settings.docs_enabled
