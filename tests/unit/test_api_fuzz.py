@@ -15,7 +15,8 @@ API = build_api(raise_app_exceptions=False)
 
 
 def _bearer_token() -> str:
-    """A token the way a client gets one: register, then log in."""
+    """A token the way a client gets one: register, then log in (a new session every case, so
+    that a generated logout or password change cannot leave later cases unauthenticated)."""
     body = registration(unique_username())
     assert API.post("/api/v1/auth/register", json=body).status_code == 201
     login = API.login(body["username"])
@@ -24,17 +25,16 @@ def _bearer_token() -> str:
     return token
 
 
-TOKEN = _bearer_token()
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_api(API.runtime))
 
 
-@schema.auth()
+@schema.auth(refresh_interval=None)
 class BearerToken:
     """The registered user's token on every operation, except where schemathesis removes the
     Authorization header on purpose (a negative case, which must then be a 401)."""
 
     def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
-        return TOKEN
+        return _bearer_token()
 
     def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
