@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from actors.cache.breaker import CircuitBreaker
+from actors.cache.breaker import CircuitBreaker, guarded
+from actors.cache.client import redis_client
 from actors.domain.quotes import Quote
 from actors.market import keys
 from actors.market.catalogue import Asset
@@ -108,32 +109,11 @@ class RedisPriceStore:
 
     def _redis(self) -> Any:
         if self._client is None:  # built on first use, inside the running event loop
-            import redis.asyncio as redis_asyncio
-
-            self._client = redis_asyncio.Redis.from_url(
-                self._url,
-                socket_timeout=self._timeout_s,
-                socket_connect_timeout=self._timeout_s,
-                retry_on_timeout=False,
-                retry=None,
-                decode_responses=True,
-            )
+            self._client = redis_client(self._url, self._timeout_s, retries=0)
         return self._client
 
     async def _guarded(self, call: Awaitable[T]) -> T | None:
-        if self._breaker.is_open:
-            close = getattr(call, "close", None)
-            if close:
-                close()
-            return None
-        try:
-            result = await call
-        except Exception as error:  # noqa: BLE001 - any Redis failure reads as unknown
-            self._breaker.record_failure()
-            log.debug("redis call failed: %s", error)
-            return None
-        self._breaker.record_success()
-        return result
+        return await guarded(self._breaker, call)  # any Redis failure reads as unknown
 
     async def save_tick(
         self, quotes: Sequence[Quote], points: Mapping[str, PricePoint], keep: int
