@@ -65,7 +65,11 @@ CurrentUser = Annotated[str, Depends(current_username)]
 
 
 def idempotency_key(
-    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    key: Annotated[
+        str | None,
+        # documented (the check below gives the problem its field and message)
+        Header(alias="Idempotency-Key", json_schema_extra={"pattern": PRINTABLE_ASCII.pattern}),
+    ] = None,
 ) -> str:
     """The client's Idempotency-Key, or a fresh one that still makes internal retries safe."""
     if key is None:
