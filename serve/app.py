@@ -12,6 +12,7 @@ from ray.serve import Application
 from starlette.middleware.gzip import GZipMiddleware
 
 from serve.bodies import BodySizeLimit
+from serve.client_address import UVICORN_TRUSTS_NO_PROXY
 from serve.problems import install_problem_handlers
 from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime, build_runtime
@@ -46,7 +47,8 @@ def create_api(runtime: Runtime) -> FastAPI:
 
 @serve.deployment(
     name="Gateway",
-    ray_actor_options={"num_cpus": 0},
+    # uvicorn in the replica must leave scope["client"] the TCP peer (serve/client_address.py)
+    ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": UVICORN_TRUSTS_NO_PROXY}},
     max_ongoing_requests=256,  # async routes mostly wait on I/O: let one replica overlap many
     graceful_shutdown_timeout_s=10,
     graceful_shutdown_wait_loop_s=0.5,
