@@ -14,6 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from serve.bodies import BodySizeLimit
 from serve.client_address import UVICORN_TRUSTS_NO_PROXY
 from serve.problems import install_problem_handlers
+from serve.rate_limits import RateLimitMiddleware
 from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime, build_runtime
 from serve.settings import Settings
@@ -41,6 +42,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     install_problem_handlers(api)
     api.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     api.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    api.add_middleware(RateLimitMiddleware, runtime=runtime)  # outermost: sheds a flood first
     api.state.runtime = runtime
     return api
 

@@ -17,8 +17,12 @@ from actors.settings import dynamodb_client
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
 from actors.users.store import DynamoUserStore, UserStore
+from serve.client_address import ClientAddresses
 from serve.cursors import CursorCodec
 from serve.ledger_client import LedgerClient
+from serve.limiter import RateWindows, redis_storage
+from serve.login_block import LoginBlock
+from serve.rate_limits import RequestLimits
 from serve.security import Passwords, Tokens
 from serve.settings import Settings
 
@@ -39,6 +43,9 @@ class Runtime:
     cpu: BlockingRunner
     live: LiveFeed
     market: MarketReader = field(default_factory=MarketReader.empty)
+    addresses: ClientAddresses = field(default_factory=ClientAddresses)
+    limits: RequestLimits | None = None  # None: no rate limits (unit-test apps)
+    login_block: LoginBlock | None = None  # None: no failed-login block (unit-test apps)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -48,14 +55,13 @@ def build_runtime(settings: Settings) -> Runtime:
     runner = BlockingRunner(settings.io_threads, "ingress-io")
     store = DynamoLedgerStore(client, settings.table_name, runner)
     cache = RedisReadCache(settings.redis_url, settings.cache_ttl_s, settings.redis_timeout_s)
+    tokens = Tokens(
+        settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_s
+    )
+    addresses = ClientAddresses(settings.trusted_proxies)
     return Runtime(
         settings=settings,
-        tokens=Tokens(
-            settings.jwt_secret,
-            settings.jwt_issuer,
-            settings.jwt_audience,
-            settings.access_token_ttl_s,
-        ),
+        tokens=tokens,
         passwords=Passwords(),
         users=DynamoUserStore(client, settings.table_name, runner),
         reader=LedgerReader(store, cache),
@@ -66,6 +72,35 @@ def build_runtime(settings: Settings) -> Runtime:
         cpu=BlockingRunner(2, "ingress-cpu"),
         live=RedisLiveSubscriber(settings.redis_url, settings.events_queue_size),
         market=build_market(config, client, runner),
+        addresses=addresses,
+        limits=build_limits(settings, addresses, tokens),
+        login_block=build_login_block(settings),
+    )
+
+
+def build_limits(settings: Settings, addresses: ClientAddresses, tokens: Tokens) -> RequestLimits:
+    """The request rate limits, in Redis with an in-process fallback."""
+    timeout_s = settings.rate_limit_timeout_s
+    windows = RateWindows(redis_storage(settings.redis_url, timeout_s), timeout_s)
+    return RequestLimits(
+        windows,
+        addresses,
+        tokens,
+        per_address=settings.rate_limit_per_address,
+        per_user=settings.rate_limit_per_user,
+        login=settings.rate_limit_login,
+        register=settings.rate_limit_register,
+    )
+
+
+def build_login_block(settings: Settings) -> LoginBlock:
+    """The failed-login block, in Redis with an in-process fallback."""
+    timeout_s = settings.rate_limit_timeout_s
+    return LoginBlock(
+        RateWindows.moving(redis_storage(settings.redis_url, timeout_s), timeout_s),
+        failures=settings.login_failure_limit,
+        window_s=settings.login_failure_window_s,
+        block_s=settings.login_block_s,
     )
 
 

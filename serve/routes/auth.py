@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from actors.users.store import UserRecord
 from serve.bodies import ExactJSONRoute
 from serve.deps import CurrentUser, RuntimeDep
+from serve.login_block import LoginAttempt
 from serve.problems import Problem
 from serve.schemas import LoginRequest, TokenPublic, UserCreate, UserPublic
 
@@ -51,12 +52,14 @@ async def register(body: UserCreate, runtime: RuntimeDep) -> UserPublic:
 
 
 @router.post("/login")
-async def login(body: LoginRequest, runtime: RuntimeDep) -> TokenPublic:
-    """Exchange credentials for an access token; one answer for unknown user and wrong password."""
+async def login(body: LoginRequest, runtime: RuntimeDep, client: LoginAttempt) -> TokenPublic:
+    """Exchange credentials for an access token; one answer for unknown user and wrong password;
+    403 before any password check while the client is blocked after failed logins."""
     user = await runtime.users.get(canonical(body.username))
     stored_hash = user.password_hash if user else None
     valid = await runtime.cpu.run(runtime.passwords.verify, stored_hash, body.password)
     if user is None or not valid:
+        await client.failed()  # the failed-login block (serve/login_block.py)
         raise Problem(
             401,
             "authentication_failed",
