@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from limits import RateLimitItemPerSecond
+from limits.aio.storage import Storage
 
 from serve.limiter import RateWindows
 from serve.problems import Problem
 
 if TYPE_CHECKING:
     from serve.runtime import Runtime  # the runtime builds the block: no import at run time
+    from serve.settings import Settings
 
 
 class LoginBlock:
@@ -45,6 +47,16 @@ class LoginBlock:
         verdict = await self._windows.hit(self._failures, "login-failures", address)
         if not verdict.allowed or verdict.remaining == 0:
             await self._windows.hit(self._block, "login-block", address)
+
+
+def build_login_block(settings: Settings, redis: Storage | None) -> LoginBlock:
+    """The failed-login block as configured, in ``redis`` with an in-process fallback."""
+    return LoginBlock(
+        RateWindows.moving(redis, settings.rate_limit_timeout_s),
+        failures=settings.login_failure_limit,
+        window_s=settings.login_failure_window_s,
+        block_s=settings.login_block_s,
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from limits.aio.storage import Storage
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,7 @@ from serve.security import InvalidTokenError, Tokens
 
 if TYPE_CHECKING:
     from serve.runtime import Runtime
+    from serve.settings import Settings
 
 EXEMPT_PREFIX = "/health"  # liveness and readiness probes are never limited
 LOGIN_PATH = "/api/v1/auth/login"
@@ -73,6 +75,21 @@ class RequestLimits:
                 except InvalidTokenError:
                     return None
         return None
+
+
+def build_request_limits(
+    settings: Settings, redis: Storage | None, addresses: ClientAddresses, tokens: Tokens
+) -> RequestLimits:
+    """The request limits as configured, in ``redis`` with an in-process fallback."""
+    return RequestLimits(
+        RateWindows(redis, settings.rate_limit_timeout_s),
+        addresses,
+        tokens,
+        per_address=settings.rate_limit_per_address,
+        per_user=settings.rate_limit_per_user,
+        login=settings.rate_limit_login,
+        register=settings.rate_limit_register,
+    )
 
 
 def tightest(verdicts: list[Verdict]) -> Verdict:

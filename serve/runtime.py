@@ -20,9 +20,9 @@ from actors.users.store import DynamoUserStore, UserStore
 from serve.client_address import ClientAddresses
 from serve.cursors import CursorCodec
 from serve.ledger_client import LedgerClient
-from serve.limiter import RateWindows, redis_storage
-from serve.login_block import LoginBlock
-from serve.rate_limits import RequestLimits
+from serve.limiter import redis_storage
+from serve.login_block import LoginBlock, build_login_block
+from serve.rate_limits import RequestLimits, build_request_limits
 from serve.security import Passwords, Tokens
 from serve.settings import Settings
 
@@ -59,6 +59,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_s
     )
     addresses = ClientAddresses(settings.trusted_proxies)
+    limits_redis = redis_storage(settings.redis_url, settings.rate_limit_timeout_s)
     return Runtime(
         settings=settings,
         tokens=tokens,
@@ -73,34 +74,8 @@ def build_runtime(settings: Settings) -> Runtime:
         live=RedisLiveSubscriber(settings.redis_url, settings.events_queue_size),
         market=build_market(config, client, runner),
         addresses=addresses,
-        limits=build_limits(settings, addresses, tokens),
-        login_block=build_login_block(settings),
-    )
-
-
-def build_limits(settings: Settings, addresses: ClientAddresses, tokens: Tokens) -> RequestLimits:
-    """The request rate limits, in Redis with an in-process fallback."""
-    timeout_s = settings.rate_limit_timeout_s
-    windows = RateWindows(redis_storage(settings.redis_url, timeout_s), timeout_s)
-    return RequestLimits(
-        windows,
-        addresses,
-        tokens,
-        per_address=settings.rate_limit_per_address,
-        per_user=settings.rate_limit_per_user,
-        login=settings.rate_limit_login,
-        register=settings.rate_limit_register,
-    )
-
-
-def build_login_block(settings: Settings) -> LoginBlock:
-    """The failed-login block, in Redis with an in-process fallback."""
-    timeout_s = settings.rate_limit_timeout_s
-    return LoginBlock(
-        RateWindows.moving(redis_storage(settings.redis_url, timeout_s), timeout_s),
-        failures=settings.login_failure_limit,
-        window_s=settings.login_failure_window_s,
-        block_s=settings.login_block_s,
+        limits=build_request_limits(settings, limits_redis, addresses, tokens),
+        login_block=build_login_block(settings, limits_redis),
     )
 
 
