@@ -165,7 +165,10 @@ class LocalStack:
         import ray
         from ray import serve
 
+        from serve.client_address import UVICORN_TRUSTS_NO_PROXY
+
         os.environ.update(self._proxy_environment())
+        os.environ.update(UVICORN_TRUSTS_NO_PROXY)  # Serve's Python proxy runs uvicorn too
         os.environ.setdefault("RAY_SERVE_LOG_TO_STDERR", "0")
         if self.options.ray_address:
             self._say(f"joining Ray at {self.options.ray_address}")

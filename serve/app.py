@@ -12,8 +12,10 @@ from ray.serve import Application
 from starlette.middleware.gzip import GZipMiddleware
 
 from serve.bodies import BodySizeLimit
+from serve.client_address import UVICORN_TRUSTS_NO_PROXY
 from serve.headers import docs_urls, install_edge
 from serve.problems import install_problem_handlers
+from serve.rate_limits import RateLimitMiddleware
 from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime, build_runtime
 from serve.settings import Settings
@@ -42,7 +44,9 @@ def create_api(runtime: Runtime) -> FastAPI:
     install_problem_handlers(api)
     api.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     api.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
-    # The edge, outermost: header size limit, CORS, security headers (serve/headers.py)
+    api.add_middleware(RateLimitMiddleware, runtime=runtime)  # sheds a flood before any work
+    # The edge, outermost: header size limit, CORS, security headers (serve/headers.py), so a
+    # 429 carries them too (a browser may read its Retry-After)
     install_edge(api, runtime.settings)
     api.state.runtime = runtime
     return api
@@ -50,7 +54,8 @@ def create_api(runtime: Runtime) -> FastAPI:
 
 @serve.deployment(
     name="Gateway",
-    ray_actor_options={"num_cpus": 0},
+    # uvicorn in the replica must leave scope["client"] the TCP peer (serve/client_address.py)
+    ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": UVICORN_TRUSTS_NO_PROXY}},
     max_ongoing_requests=256,  # async routes mostly wait on I/O: let one replica overlap many
     graceful_shutdown_timeout_s=10,
     graceful_shutdown_wait_loop_s=0.5,

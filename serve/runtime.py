@@ -19,8 +19,12 @@ from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
 from actors.users.sessions import DynamoSessionStore, SessionStore
 from actors.users.store import DynamoUserStore, UserStore
+from serve.client_address import ClientAddresses
 from serve.cursors import CursorCodec
 from serve.ledger_client import LedgerClient
+from serve.limiter import redis_storage
+from serve.login_block import LoginBlock, build_login_block
+from serve.rate_limits import RequestLimits, build_request_limits
 from serve.security import KeyRing, Passwords, Tokens
 from serve.sessions import Sessions
 from serve.settings import Settings
@@ -43,6 +47,9 @@ class Runtime:
     cpu: BlockingRunner
     live: LiveFeed
     market: MarketReader = field(default_factory=MarketReader.empty)
+    addresses: ClientAddresses = field(default_factory=ClientAddresses)
+    limits: RequestLimits | None = None  # None: no rate limits (unit-test apps)
+    login_block: LoginBlock | None = None  # None: no failed-login block (unit-test apps)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -56,6 +63,8 @@ def build_runtime(settings: Settings) -> Runtime:
     session_cache = RedisSessionCache(
         settings.redis_url, settings.redis_timeout_s, settings.session_state_ttl_s
     )
+    addresses = ClientAddresses(settings.trusted_proxies)
+    limits_redis = redis_storage(settings.redis_url, settings.rate_limit_timeout_s)
     return Runtime(
         settings=settings,
         tokens=tokens,
@@ -72,6 +81,9 @@ def build_runtime(settings: Settings) -> Runtime:
         cpu=BlockingRunner(2, "ingress-cpu"),
         live=RedisLiveSubscriber(settings.redis_url, settings.events_queue_size),
         market=build_market(config, client, runner),
+        addresses=addresses,
+        limits=build_request_limits(settings, limits_redis, addresses, tokens),
+        login_block=build_login_block(settings, limits_redis),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from actors.settings import LedgerSettings
 
@@ -68,6 +68,43 @@ class Settings(LedgerSettings):
     # the cap keeps half of its max_ongoing_requests (256) for everything else; one more
     # stream is answered 503 with Retry-After (the client retries, likely on another replica)
     events_max_streams: int = Field(default=128, ge=1)
+
+    # The client address (serve/client_address.py): proxies (IPs or CIDRs) whose X-Forwarded-For
+    # entry is believed. None by default: the client is the TCP peer (behind the local HAProxy,
+    # which forwards no address of its own, every client is 127.0.0.1)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Rate limits in `limits` notation ("10/minute"; several joined by ";"), counted in Redis
+    # (serve/rate_limits.py): per client address and per user on every route but /health*, and
+    # on top of those per address on login and register
+    rate_limit_per_address: str = "100/second"
+    rate_limit_per_user: str = "50/second"
+    rate_limit_login: str = "10/minute"
+    rate_limit_register: str = "5/minute"
+    # Each Redis call of the limits: past it (or with Redis down) the replica counts in its own
+    # memory for a while (a limit is then per replica, never absent, and never stalls a request)
+    rate_limit_timeout_s: float = Field(default=0.05, gt=0)
+    # Failed logins (serve/login_block.py): this many within the window block the address
+    login_failure_limit: int = Field(default=5, ge=1)
+    login_failure_window_s: int = Field(default=300, ge=1)
+    login_block_s: int = Field(default=300, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        from serve.client_address import trusted_networks
+
+        trusted_networks(value)  # a typo fails at start, not silently trusting nothing
+        return value
+
+    @field_validator(
+        "rate_limit_per_address", "rate_limit_per_user", "rate_limit_login", "rate_limit_register"
+    )
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        from serve.limiter import parse_limits
+
+        parse_limits(value)
+        return value
 
     @property
     def docs_enabled(self) -> bool:

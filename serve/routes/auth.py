@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from actors.users.store import UserRecord
 from serve.bodies import ExactJSONRoute
 from serve.deps import CurrentClaims, CurrentUser, RuntimeDep, unauthenticated_token
+from serve.login_block import LoginAttempt
 from serve.problems import Problem
 from serve.runtime import Runtime
 from serve.schemas import (
@@ -81,12 +82,14 @@ async def register(body: UserCreate, runtime: RuntimeDep) -> UserPublic:
 
 
 @router.post("/login")
-async def login(body: LoginRequest, runtime: RuntimeDep) -> TokenPublic:
-    """Exchange credentials for an access token; one answer for unknown user and wrong password."""
+async def login(body: LoginRequest, runtime: RuntimeDep, client: LoginAttempt) -> TokenPublic:
+    """Exchange credentials for an access token; one answer for unknown user and wrong password;
+    403 before any password check while the client is blocked after failed logins."""
     user = await runtime.users.get(canonical(body.username))
     stored_hash = user.password_hash if user else None
     valid = await runtime.cpu.run(runtime.passwords.verify, stored_hash, body.password)
     if user is None or not valid:
+        await client.failed()  # the failed-login block (serve/login_block.py)
         raise _wrong_credentials()
     return _tokens_public(await runtime.sessions.open(user.username, user.token_epoch))
 

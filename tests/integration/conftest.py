@@ -21,6 +21,13 @@ TEST_SETTINGS: dict[str, Any] = {
     "daily_withdrawal_limit": "1000000000.00",
     "price_tick_interval_s": 0.25,
     "price_max_age_s": 4.0,
+    # every test's traffic comes from 127.0.0.1, hundreds of registrations and logins: the rate
+    # limits and the failed-login block stay out of the way (test_rate_limits sets strict ones)
+    "rate_limit_per_address": "100000/second",
+    "rate_limit_per_user": "100000/second",
+    "rate_limit_login": "100000/second",
+    "rate_limit_register": "100000/second",
+    "login_failure_limit": 100000,
 }
 
 
