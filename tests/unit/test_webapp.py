@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cluster.local import web_app_note
 from serve.api import build_api
 from serve.settings import Settings
 from serve.webapp import is_api_path
@@ -101,3 +102,8 @@ def test_without_a_build_the_root_is_a_problem(tmp_path: Path) -> None:
 )
 def test_the_api_paths_are_told_from_the_web_apps(path: str, api: bool) -> None:
     assert is_api_path(path) is api
+
+
+def test_the_launcher_says_how_to_build_a_missing_web_app(built: Path, tmp_path: Path) -> None:
+    assert web_app_note({"web_app_dir": str(built)}) == ""
+    assert "make web" in web_app_note({"web_app_dir": str(tmp_path / "absent")})
