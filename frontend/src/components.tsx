@@ -74,8 +74,8 @@ export function Loading({ what }: { what: string }) {
 }
 
 /** A line chart of prices; the drawing only, the numbers are beside it in text. */
-export function PriceChart({ prices, label }: { prices: string[]; label: string }) {
-  if (prices.length < 2) return <p>Not enough price history for a chart yet.</p>;
+export function PriceChart({ prices, label, small = false }: { prices: string[]; label: string; small?: boolean }) {
+  if (prices.length < 2) return small ? null : <p>Not enough price history for a chart yet.</p>;
   // for drawing only: a pixel position may be approximate, a shown amount never is
   const values = prices.map(Number);
   const low = Math.min(...values);
@@ -85,7 +85,7 @@ export function PriceChart({ prices, label }: { prices: string[]; label: string 
     .map((v, i) => `${((i / (values.length - 1)) * 300).toFixed(1)},${(100 - ((v - low) / span) * 100).toFixed(1)}`)
     .join(" ");
   return (
-    <svg className="chart" viewBox="0 -5 300 110" preserveAspectRatio="none" role="img" aria-label={label}>
+    <svg className={small ? "sparkline" : "chart"} viewBox="0 -5 300 110" preserveAspectRatio="none" role="img" aria-label={label}>
       <polyline points={points} fill="none" stroke="currentColor" strokeWidth="2" vectorEffect="non-scaling-stroke" />
     </svg>
   );
@@ -97,4 +97,25 @@ export function Table({ label, children }: { label: string; children: ReactNode 
       <table>{children}</table>
     </div>
   );
+}
+
+/** Shares of a whole as bars, each with its name and percentage in text. */
+export function Allocation({ slices }: { slices: { name: string; percent: string }[] }) {
+  return (
+    <ul className="allocation" aria-label="Allocation">
+      {slices.map((slice) => (
+        <li key={slice.name}>
+          <span className="allocation-name">{slice.name}</span>
+          <span className="allocation-bar" aria-hidden="true">
+            <span style={{ width: `${Math.min(100, Math.max(0, Number(slice.percent)))}%` }} />
+          </span>
+          <span className="allocation-share">{formatShare(slice.percent)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function formatShare(percent: string): string {
+  return formatAmount(percent, "percent").replace(/^\+/, "");
 }

@@ -9,9 +9,13 @@ interface Session {
   signedIn: boolean;
   setSignedIn: (signedIn: boolean) => void;
   prices: Record<string, string>; // asset id -> the latest price from the live stream
+  ticks: Record<string, string[]>; // asset id -> the prices streamed since sign-in (sparklines)
   changes: number; // counts the user's own events (orders, balance, holdings): reload on change
   live: boolean;
 }
+
+const SPARKLINE_TICKS = 40;
+const PRICE_FLUSH_MS = 250;
 
 const SessionContext = createContext<Session | null>(null);
 
@@ -24,6 +28,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [signedIn, setSignedIn] = useState(() => client.signedIn);
   signedOut.current = () => setSignedIn(false);
   const [prices, setPrices] = useState<Record<string, string>>({});
+  const [ticks, setTicks] = useState<Record<string, string[]>>({});
   const [changes, setChanges] = useState(0);
   const [live, setLive] = useState(false);
   const wasSignedIn = useRef(false);
@@ -36,21 +41,43 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
     wasSignedIn.current = true;
     const stop = new AbortController();
+    // ticks of every asset arrive many times a second: render them at most every PRICE_FLUSH_MS
+    let pending: Record<string, string[]> = {};
+    let flush: ReturnType<typeof setTimeout> | null = null;
+    const flushPrices = () => {
+      const batch = pending;
+      pending = {};
+      flush = null;
+      setPrices((known) => {
+        const next = { ...known };
+        for (const [id, seen] of Object.entries(batch)) next[id] = seen[seen.length - 1];
+        return next;
+      });
+      setTicks((known) => {
+        const next = { ...known };
+        for (const [id, seen] of Object.entries(batch)) next[id] = [...(known[id] ?? []), ...seen].slice(-SPARKLINE_TICKS);
+        return next;
+      });
+    };
     const onEvent = (event: LiveEvent) => {
       if (event.event === "price") {
         const quote = event.data as { asset_id: string; price: string };
-        setPrices((known) => ({ ...known, [quote.asset_id]: quote.price }));
+        (pending[quote.asset_id] ??= []).push(quote.price);
+        flush ??= setTimeout(flushPrices, PRICE_FLUSH_MS);
       } else {
         setChanges((count) => count + 1);
       }
     };
     void followEvents(client, onEvent, stop.signal, setLive);
-    return () => stop.abort();
+    return () => {
+      stop.abort();
+      if (flush) clearTimeout(flush);
+    };
   }, [signedIn, client, navigate]);
 
   const value = useMemo(
-    () => ({ client, signedIn, setSignedIn, prices, changes, live }),
-    [client, signedIn, prices, changes, live],
+    () => ({ client, signedIn, setSignedIn, prices, ticks, changes, live }),
+    [client, signedIn, prices, ticks, changes, live],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

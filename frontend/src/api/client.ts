@@ -7,6 +7,7 @@ import type {
   AssetDetail,
   Balance,
   BalanceChange,
+  Insights,
   Order,
   OrderCreate,
   Orders,
@@ -238,6 +239,9 @@ export class ApiClient {
   }
   portfolio(): Promise<Portfolio> {
     return this.request("GET", "/portfolio");
+  }
+  insights(): Promise<Insights> {
+    return this.request("GET", "/insights/portfolio");
   }
 }
 

@@ -7,6 +7,7 @@ export type AssetDetail = Schemas["AssetDetailData"];
 export type Assets = Schemas["AssetsPublic"];
 export type Balance = Schemas["BalancePublic"];
 export type BalanceChange = Schemas["BalanceChangePublic"];
+export type Insights = Schemas["PortfolioInsightsPublic"];
 export type Order = Schemas["OrderPublic"];
 export type OrderCreate = Schemas["OrderCreate"];
 export type Orders = Schemas["OrdersPublic"];

@@ -8,14 +8,14 @@ import { checkTicket, hasErrors, MIN_QUANTITY, type Kind, type Side } from "../v
 
 export function AssetPage() {
   const { assetId = "" } = useParams();
-  const { client, prices, changes } = useSession();
+  const { client, prices, ticks, changes } = useSession();
   const asset = useLoad(() => client.asset(assetId), [assetId]);
   const history = useLoad(() => client.prices(assetId), [assetId]);
   const holding = useLoad(() => client.portfolio(), [changes]);
   const detail = asset.data;
   const price = prices[assetId] ?? detail?.price_usd ?? null;
   const held = holding.data?.assets.find((a) => a.asset_id === assetId);
-  const series = [...(history.data?.data.map((p) => p.price) ?? []), ...(prices[assetId] ? [prices[assetId]] : [])];
+  const series = [...(history.data?.data.map((p) => p.price) ?? []), ...(ticks[assetId] ?? [])];
   if (asset.error) return <Problem error={asset.error} />;
   if (!detail) return <Loading what="the asset" />;
   return (

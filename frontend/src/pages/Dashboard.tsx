@@ -1,6 +1,6 @@
 import { Link } from "react-router-dom";
 import type { Order, Portfolio } from "../api/types";
-import { Loading, Problem, Table } from "../components";
+import { Allocation, Change, Loading, PriceChart, Problem, Table } from "../components";
 import { formatAmount } from "../money";
 import { useLoad, useSession } from "../session";
 
@@ -8,21 +8,58 @@ export function DashboardPage() {
   const { client, changes } = useSession();
   const portfolio = useLoad(() => client.portfolio(), [changes]);
   const orders = useLoad(() => client.orders({ limit: 5 }), [changes]);
+  const insights = useLoad(() => client.insights(), [changes]);
   return (
     <>
       <h1>Dashboard</h1>
       <Problem error={portfolio.error ?? orders.error} />
       {portfolio.data ? <Summary portfolio={portfolio.data} /> : <Loading what="your portfolio" />}
-      <section className="card">
-        <h2>Holdings</h2>
-        {portfolio.data && <Holdings portfolio={portfolio.data} />}
-      </section>
+      <Ticker />
+      <div className="columns">
+        <section className="card">
+          <h2>Holdings</h2>
+          {portfolio.data && <Holdings portfolio={portfolio.data} />}
+        </section>
+        <section className="card">
+          <h2>Allocation</h2>
+          {insights.data && (
+            <Allocation
+              slices={insights.data.allocation.map((s) => ({
+                name: s.kind === "cash" ? "Cash" : (s.asset_name ?? s.asset_id ?? "?"),
+                percent: s.percentage,
+              }))}
+            />
+          )}
+        </section>
+      </div>
       <section className="card">
         <h2>Recent orders</h2>
         {orders.data && <OrderList orders={orders.data.data} />}
         <Link to="/orders">All orders</Link>
       </section>
     </>
+  );
+}
+
+const TICKER_SIZE = 6;
+
+/** The largest assets with their live prices. */
+function Ticker() {
+  const { client, prices, ticks } = useSession();
+  const assets = useLoad(() => client.assets(), []);
+  const top = assets.data?.data.slice(0, TICKER_SIZE) ?? [];
+  return (
+    <section className="card" aria-labelledby="ticker-title">
+      <h2 id="ticker-title">Markets now</h2>
+      <ul className="ticker">
+        {top.map((a) => (
+          <li key={a.asset_id}>
+            <Link to={`/markets/${a.asset_id}`}>{a.symbol.toUpperCase()}</Link> {formatAmount(prices[a.asset_id] ?? a.price_usd, "price")}{" "}
+            <Change value={a.price_change_percentage_24h} /> <PriceChart small prices={ticks[a.asset_id] ?? []} label={`${a.name} live price`} />
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -97,25 +134,21 @@ export function OrderList({ orders, onCancel }: { orders: Order[]; onCancel?: (o
     <Table label="Orders">
       <thead>
         <tr>
-          <th scope="col">Placed</th>
           <th scope="col">Order</th>
           <th scope="col">Asset</th>
+          <th scope="col">Status</th>
+          {onCancel && <th scope="col">Action</th>}
           <th scope="col">Quantity</th>
           <th scope="col">Price</th>
           <th scope="col">Total</th>
-          <th scope="col">Status</th>
-          {onCancel && <th scope="col">Action</th>}
+          <th scope="col">Placed</th>
         </tr>
       </thead>
       <tbody>
         {orders.map((o) => (
           <tr key={o.order_id} data-order-id={o.order_id}>
-            <td>{new Date(o.created_at).toLocaleString()}</td>
             <td>{TYPE_NAMES[o.order_type] ?? o.order_type}</td>
             <td>{o.asset_id}</td>
-            <td>{formatAmount(o.quantity, "quantity")}</td>
-            <td>{formatAmount(o.filled_price ?? o.price, "price")}</td>
-            <td>{formatAmount(o.total_amount)}</td>
             <td className={`status ${o.status}`}>{o.status}</td>
             {onCancel && (
               <td>
@@ -126,9 +159,17 @@ export function OrderList({ orders, onCancel }: { orders: Order[]; onCancel?: (o
                 )}
               </td>
             )}
+            <td>{formatAmount(o.quantity, "quantity")}</td>
+            <td>{formatAmount(o.filled_price ?? o.price, "price")}</td>
+            <td>{formatAmount(o.total_amount)}</td>
+            <td>{shortDate(o.created_at)}</td>
           </tr>
         ))}
       </tbody>
     </Table>
   );
+}
+
+export function shortDate(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
 }

@@ -1,11 +1,11 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
-import { Change, Loading, Problem, Table } from "../components";
+import { Change, Loading, PriceChart, Problem, Table } from "../components";
 import { formatAmount } from "../money";
 import { useLoad, useSession } from "../session";
 
 export function MarketsPage() {
-  const { client, prices, live } = useSession();
+  const { client, prices, ticks, live } = useSession();
   const assets = useLoad(() => client.assets(), []);
   const [search, setSearch] = useState("");
   const [category, setCategory] = useState("");
@@ -48,6 +48,7 @@ export function MarketsPage() {
               <th scope="col">Asset</th>
               <th scope="col">Price</th>
               <th scope="col">24h change</th>
+              <th scope="col">Live</th>
               <th scope="col">Market cap</th>
             </tr>
           </thead>
@@ -63,12 +64,15 @@ export function MarketsPage() {
                 <td>
                   <Change value={a.price_change_percentage_24h} />
                 </td>
+                <td>
+                  <PriceChart small prices={ticks[a.asset_id] ?? []} label={`${a.name}: prices since you opened the app`} />
+                </td>
                 <td>{formatAmount(a.market_cap)}</td>
               </tr>
             ))}
             {shown.length === 0 && (
               <tr>
-                <td colSpan={4}>No asset matches “{search}”.</td>
+                <td colSpan={5}>No asset matches “{search}”.</td>
               </tr>
             )}
           </tbody>

@@ -3,6 +3,7 @@ import { Field, Loading, Notice, Problem, Table } from "../components";
 import { formatAmount } from "../money";
 import { useLoad, useSession } from "../session";
 import { checkCashAmount } from "../validation";
+import { shortDate } from "./Dashboard";
 
 export function WalletPage() {
   const { client, changes } = useSession();
@@ -122,7 +123,7 @@ export function TransactionsPage() {
           <tbody>
             {rows.map((t) => (
               <tr key={t.transaction_id}>
-                <td>{new Date(t.created_at).toLocaleString()}</td>
+                <td>{shortDate(t.created_at)}</td>
                 <td>{t.transaction_type.replace(/_/g, " ")}</td>
                 <td>{formatAmount(t.amount)}</td>
                 <td>{formatAmount(t.balance_after)}</td>
