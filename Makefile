@@ -35,7 +35,7 @@ node:
 	@v=$$(node -p process.versions.node) && printf '%s\n%s\n' $(NODE_MIN) "$$v" | sort -V -C || \
 		{ echo "Node $$v is too old for the web app: install Node $(NODE_MIN)+ (nodejs.org)"; exit 1; }
 
-$(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+$(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json | node
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
