@@ -21,12 +21,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-system-deps:
+system-deps: node
 	@command -v redis-server >/dev/null || { echo "installing redis-server (apt-get)"; \
 		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v chromium >/dev/null || { echo "installing chromium (apt-get), for the web app's e2e tests"; \
 		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@$(MAKE) --no-print-directory node
 
 # Node.js for the web app: Debian's when there is none (too old a Node is refused, with what to do)
 node:
@@ -77,12 +76,11 @@ contract: $(STAMP)
 integration: $(STAMP) system-deps web
 	$(PY) -m pytest tests/integration
 
-lint: $(STAMP) $(NODE_STAMP)
+lint: $(STAMP) $(NODE_STAMP) openapi-check
 	$(VENV)/bin/ruff check actors serve cluster tests bench
 	$(VENV)/bin/ruff format --check actors serve cluster tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(MAKE) --no-print-directory openapi-check
 	cd $(WEB) && npx tsc --noEmit
 
 format: $(STAMP)
