@@ -14,5 +14,5 @@ export default defineConfig({
     },
   },
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
-  test: { include: ["src/**/*.test.ts"], environment: "node" },
+  test: { include: ["src/**/*.test.{ts,tsx}"], environment: "node" },
 });

@@ -148,6 +148,7 @@ async function journey(page) {
   await placeOrder(page, { side: "Buy", kind: "Market", quantity: "0.01" });
   await seen(page.getByRole("status").filter({ hasText: "Order completed: 0.01 BTC" }));
   await seen(page.getByTestId("held-quantity").filter({ hasText: /^0\.01$/ }));
+  await seen(page.getByRole("region", { name: "Your trades in BTC" }).getByRole("row", { name: /buy\s+0\.01/i }));
   await check(page, "asset");
   await navigate(page, "Dashboard");
   await seen(page.getByRole("region", { name: "Holdings" }).getByRole("row", { name: /Bitcoin\s+0\.01/ }));

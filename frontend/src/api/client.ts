@@ -5,6 +5,7 @@
 import type {
   Assets,
   AssetDetail,
+  AssetTrades,
   Balance,
   BalanceChange,
   Insights,
@@ -236,6 +237,9 @@ export class ApiClient {
   async cancelOrder(orderId: string): Promise<Order> {
     const cancelled = await this.request<{ data: Order }>("POST", `/orders/${encodeURIComponent(orderId)}/cancel`);
     return cancelled.data;
+  }
+  assetTrades(assetId: string): Promise<AssetTrades> {
+    return this.request("GET", `/assets/${encodeURIComponent(assetId)}/transactions`, { query: { limit: 20 } });
   }
   portfolio(): Promise<Portfolio> {
     return this.request("GET", "/portfolio");

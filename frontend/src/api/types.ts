@@ -5,6 +5,7 @@ type Schemas = components["schemas"];
 export type Asset = Schemas["AssetData"];
 export type AssetDetail = Schemas["AssetDetailData"];
 export type Assets = Schemas["AssetsPublic"];
+export type AssetTrades = Schemas["AssetTransactionsPublic"];
 export type Balance = Schemas["BalancePublic"];
 export type BalanceChange = Schemas["BalanceChangePublic"];
 export type Insights = Schemas["PortfolioInsightsPublic"];

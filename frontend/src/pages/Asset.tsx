@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import type { Order } from "../api/types";
-import { Change, Field, Loading, Notice, PriceChart, Problem } from "../components";
+import { Change, Field, Loading, Notice, PriceChart, Problem, Table } from "../components";
 import { formatAmount } from "../money";
 import { useLoad, useSession } from "../session";
+import { shortDate } from "./Dashboard";
 import { checkTicket, hasErrors, MIN_QUANTITY, type Kind, type Side } from "../validation";
 
 export function AssetPage() {
@@ -56,7 +57,49 @@ export function AssetPage() {
         </section>
         <OrderTicket assetId={assetId} marketPrice={price} />
       </div>
+      <Trades assetId={assetId} />
     </>
+  );
+}
+
+/** The user's own trades in the asset (its asset history). */
+function Trades({ assetId }: { assetId: string }) {
+  const { client, changes } = useSession();
+  const trades = useLoad(() => client.assetTrades(assetId), [assetId, changes]);
+  const rows = trades.data?.transactions ?? [];
+  return (
+    <section className="card">
+      <h2>Your trades in {assetId}</h2>
+      <Problem error={trades.error} />
+      {rows.length === 0 ? (
+        <p>No trades in {assetId} yet.</p>
+      ) : (
+        <Table label={`Your trades in ${assetId}`}>
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col">Quantity</th>
+              <th scope="col">Price</th>
+              <th scope="col">Total</th>
+              <th scope="col">Holding after</th>
+              <th scope="col">Date</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr key={t.transaction_id}>
+                <td>{t.transaction_type.replace(/_/g, " ")}</td>
+                <td>{formatAmount(t.quantity, "quantity")}</td>
+                <td>{formatAmount(t.price, "price")}</td>
+                <td>{formatAmount(t.total_amount)}</td>
+                <td>{formatAmount(t.holding_after, "quantity")}</td>
+                <td>{shortDate(t.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+    </section>
   );
 }
 
