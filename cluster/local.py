@@ -284,13 +284,23 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
+def web_app_note(settings: dict[str, Any]) -> str:
+    """Nothing when the web app is built; otherwise how to build it."""
+    from serve.api import web_dir
+    from serve.settings import Settings
+
+    built = (web_dir(Settings(**settings)) / "index.html").is_file()
+    return "" if built else "  (not built: run `make web`)"
+
+
 def main() -> int:
     """``make run``: start everything, print the URLs, wait for Ctrl-C, stop everything."""
     _stop_on_signals()
     stack = LocalStack()
     with stack:
         _stop_on_signals()  # ray.init installed its own SIGTERM handler, which exits at once
-        print(f"\n  API:            {stack.url}/api/v1")
+        print(f"\n  Web app:        {stack.url}/{web_app_note(stack.settings)}")
+        print(f"  API:            {stack.url}/api/v1")
         print(f"  API docs:       {stack.url}/docs")
         print(f"  Health:         {stack.url}/health")
         print(f"  Ray dashboard:  {stack.dashboard_url or 'not started'}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actors.cache.read_cache import RedisReadCache
 from actors.cache.sessions import RedisSessionCache, SessionCache
@@ -11,7 +11,6 @@ from actors.ledger.reads import LedgerReader
 from actors.live.fanout import LiveFeed
 from actors.live.redis import RedisLiveSubscriber
 from actors.market.catalogue import DynamoCatalogue
-from actors.market.feed import FeedClient
 from actors.market.reader import MarketReader
 from actors.market.store import RedisPriceStore
 from actors.settings import dynamodb_client
@@ -21,13 +20,15 @@ from actors.users.sessions import DynamoSessionStore, SessionStore
 from actors.users.store import DynamoUserStore, UserStore
 from serve.client_address import ClientAddresses
 from serve.cursors import CursorCodec
-from serve.ledger_client import LedgerClient
 from serve.limiter import redis_storage
 from serve.login_block import LoginBlock, build_login_block
 from serve.rate_limits import RequestLimits, build_request_limits
 from serve.security import KeyRing, Passwords, Tokens
 from serve.sessions import Sessions
 from serve.settings import Settings
+
+if TYPE_CHECKING:  # Ray: imported by the builders, so the app's schema can be made without it
+    from serve.ledger_client import LedgerClient
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     """Connect to DynamoDB, Redis and the shards as configured."""
+    from serve.ledger_client import LedgerClient
+
     config = settings.ledger_settings()
     client = dynamodb_client(config)
     runner = BlockingRunner(settings.io_threads, "ingress-io")
@@ -130,6 +133,8 @@ class MarketConnection(Protocol):
 def build_market(where: MarketConnection, client: Any, runner: BlockingRunner) -> MarketReader:
     """The inventory's read path: prices from Redis (the feed actor when Redis has none), the
     catalogue from Redis or the table, cached in the replica."""
+    from actors.market.feed import FeedClient
+
     return MarketReader(
         RedisPriceStore(where.redis_url, where.redis_timeout_s),
         DynamoCatalogue(client, where.table_name, runner).load,

@@ -55,6 +55,8 @@ class Settings(LedgerSettings):
         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
         "object-src 'none'"
     )
+    # The built web app served at / (serve/webapp.py); unset: this checkout's frontend/dist
+    web_app_dir: str | None = None
     # /docs, /redoc and /openapi.json; unset: on, except in production
     api_docs_enabled: bool | None = None
 
