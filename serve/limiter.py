@@ -42,7 +42,7 @@ class Verdict:
 
     allowed: bool
     limit: int
-    remaining: int
+    remaining: int | None  # None: not read (an allowed request limit, see RateWindows.hit)
     reset_after_s: float
 
     @property
@@ -101,11 +101,15 @@ class RateWindows:
         """Windows with the exact moving-window strategy."""
         return cls(redis, timeout_s, MovingWindowRateLimiter, breaker)
 
-    async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
-        """Count one request against ``item`` for ``key``; refused when the window is full."""
+    async def hit(self, item: RateLimitItem, *key: str, counts: bool = True) -> Verdict:
+        """Count one request against ``item`` for ``key``; refused when the window is full.
+        Without ``counts`` an allowed hit reads no window statistics (one Redis call, not two:
+        its ``remaining`` is then None); a refusal always has them, for its headers."""
 
         async def _hit(limiter: RateLimiter) -> Verdict:
             allowed = await limiter.hit(item, *key)
+            if allowed and not counts:
+                return Verdict(True, item.amount, None, 0.0)
             return await _verdict(limiter, item, key, allowed)
 
         return await self._on_storage(_hit)

@@ -2,9 +2,10 @@
 
 Every request but ``/health*`` counts against its client address's window and, with a valid
 bearer token, its user's; ``POST`` login and register also against a stricter window of their
-own per address. Past any of them: 429 ``rate_limited`` with ``Retry-After``. Every answer carries
-``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds) of the window
-closest to its end (IETF draft ``RateLimit`` header fields).
+own per address. Past any of them: 429 ``rate_limited`` with ``Retry-After``, ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds) of the window that refused (IETF draft
+``RateLimit`` header fields). An allowed request costs one Redis call per window and carries no
+``RateLimit-*`` fields: reading each window's statistics would double the calls.
 
 A pure ASGI middleware, so streamed answers (the live events) stream as before.
 """
@@ -54,13 +55,15 @@ class RequestLimits:
     async def check(self, scope: Scope) -> Verdict:
         """Count the request in each of its windows; the refusal, or the tightest allowance."""
         address = self._addresses.of_scope(scope)
-        hits = [self._windows.hit(item, "address", address) for item in self._per_address]
+        hits = [self._windows.hit(i, "address", address, counts=False) for i in self._per_address]
         path = scope["path"]
         if scope["method"] == "POST" and path in self._per_route:
-            hits += [self._windows.hit(i, path, address) for i in self._per_route[path]]
+            hits += [
+                self._windows.hit(i, path, address, counts=False) for i in self._per_route[path]
+            ]
         user = self._user(scope)
         if user is not None:
-            hits += [self._windows.hit(item, "user", user) for item in self._per_user]
+            hits += [self._windows.hit(i, "user", user, counts=False) for i in self._per_user]
         return tightest(await asyncio.gather(*hits))
 
     def _user(self, scope: Scope) -> str | None:
@@ -97,11 +100,13 @@ def tightest(verdicts: list[Verdict]) -> Verdict:
     refused = [v for v in verdicts if not v.allowed]
     if refused:
         return max(refused, key=lambda v: v.reset_after_s)
-    return min(verdicts, key=lambda v: (v.remaining, -v.reset_after_s))
+    return min(verdicts, key=lambda v: (v.remaining is None, v.remaining or 0, -v.reset_after_s))
 
 
 def rate_limit_headers(verdict: Verdict) -> dict[str, str]:
-    """``RateLimit-*`` of a verdict, and ``Retry-After`` on a refusal."""
+    """``RateLimit-*`` of a verdict that read its window, and ``Retry-After`` on a refusal."""
+    if verdict.remaining is None:
+        return {}
     headers = {
         "RateLimit-Limit": str(verdict.limit),
         "RateLimit-Remaining": str(verdict.remaining),

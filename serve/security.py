@@ -17,6 +17,7 @@ Algorithm = Literal["HS256", "RS256"]
 TokenKind = Literal["access", "refresh"]
 REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "iss", "aud", "typ", "sid", "ep"]
 MAX_TOKEN_CHARS = 4096  # ours are about 400; a longer one is refused before any decoding
+MAX_VERIFIED = 50_000  # tokens whose verification a replica remembers (about 25 MB at most)
 
 
 class Passwords:
@@ -109,6 +110,9 @@ class Tokens:
     ) -> None:
         self._keys, self._issuer, self._audience = keys, issuer, audience
         self._ttl_s: dict[TokenKind, int] = {"access": access_ttl_s, "refresh": refresh_ttl_s}
+        # A client sends the same token with every request: its signature and claims are
+        # checked once, then remembered (keyed by the whole token) until it expires
+        self._verified: dict[tuple[str, TokenKind], TokenClaims] = {}
 
     def ttl_s(self, kind: TokenKind) -> int:
         """Lifetime of a token of ``kind`` in seconds."""
@@ -150,6 +154,16 @@ class Tokens:
         RS256 public key), the key is chosen by ``kid`` from the key ring, and every claim in
         ``REQUIRED_CLAIMS`` must be present and well typed.
         """
+        remembered = self._verified.get((token, kind))
+        if remembered is not None and remembered.expires_at > time.time():
+            return remembered
+        claims = self._verify(token, kind)
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[(token, kind)] = claims
+        return claims
+
+    def _verify(self, token: str, kind: TokenKind) -> TokenClaims:
         if len(token) > MAX_TOKEN_CHARS:
             raise InvalidTokenError("the token is too long")
         try:

@@ -160,7 +160,6 @@ def test_a_burst_past_the_user_limit_gets_429_across_two_replicas_and_another_us
     assert refused.headers["RateLimit-Remaining"] == "0"
     assert 1 <= int(refused.headers["RateLimit-Reset"]) <= 60
     assert other.status_code == 200
-    assert other.headers["RateLimit-Remaining"] == "11"
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_blocked(

@@ -72,7 +72,8 @@ def test_a_burst_past_the_user_limit_gets_429_and_another_user_is_unaffected(api
     other = api.get("/api/v1/balance", headers=bob)
 
     assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
-    assert [r.headers["RateLimit-Remaining"] for r in answers[:3]] == ["2", "1", "0"]
+    # an allowed request reads no window statistics (one Redis call per window, not two)
+    assert not any("RateLimit-Remaining" in r.headers for r in answers[:3])
     refused = answers[3]
     assert refused.headers["content-type"] == PROBLEM_JSON
     assert refused.json()["code"] == "rate_limited"
@@ -82,7 +83,6 @@ def test_a_burst_past_the_user_limit_gets_429_and_another_user_is_unaffected(api
     assert refused.headers["RateLimit-Remaining"] == "0"
     assert_rate_limit_headers(refused)
     assert other.status_code == 200
-    assert other.headers["RateLimit-Remaining"] == "2"
 
 
 def test_an_invalid_token_counts_only_against_the_address(api: Api) -> None:
@@ -119,13 +119,12 @@ def test_login_and_register_have_their_own_stricter_limits(api: Api) -> None:
     assert reads.status_code == 200
 
 
-def test_a_streamed_or_error_answer_carries_the_rate_limit_headers(api: Api) -> None:
-    limited(api, per_address="10/minute")
+def test_every_request_counts_whatever_its_answer(api: Api) -> None:
+    limited(api, per_address="3/minute")
 
-    missing = api.get("/api/v1/no-such-route")
+    codes = [api.get("/api/v1/no-such-route").status_code for _ in range(4)]
 
-    assert missing.status_code == 404
-    assert missing.headers["RateLimit-Remaining"] == "9"
+    assert codes == [404, 404, 404, 429]
 
 
 def test_after_five_failed_logins_the_address_is_refused_even_with_the_right_password(

@@ -283,3 +283,16 @@ def test_an_unknown_user_costs_a_full_password_check_like_a_known_one(
         return sorted(times)[2]
 
     assert 0.5 < median_s(None) / median_s(stored) < 2.0
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_never_for_another_kind() -> None:
+    short = Tokens(KeyRing("HS256", "k1", SECRET, {}), ISSUER, AUDIENCE, 1, 3600)
+    token = short.issue("alice_01", "s1", 0, "access")
+    first = short.verify(token, "access")
+
+    assert short.verify(token, "access") is first  # remembered: not decoded again
+    with pytest.raises(InvalidTokenError):
+        short.verify(token, "refresh")
+    time.sleep(1.1)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        short.verify(token, "access")  # remembered no longer than its lifetime
