@@ -1,8 +1,14 @@
-"""The project's ``redis.asyncio`` client: short timeouts, no retry on a timeout."""
+"""The project's ``redis.asyncio`` client: short timeouts, no retry on a timeout; and the
+guarded client the caches and stores share (built on first use, every call behind a breaker)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from actors.cache.breaker import CircuitBreaker, guarded
+
+T = TypeVar("T")
 
 
 def redis_client(redis_url: str, timeout_s: float, retries: int = 1) -> Any:
@@ -22,3 +28,41 @@ def redis_client(redis_url: str, timeout_s: float, retries: int = 1) -> Any:
         retry_on_error=[RedisConnectionError],
         decode_responses=True,
     )
+
+
+class GuardedRedis:
+    """A ``redis_client`` built on first use (inside the running event loop that uses it), and
+    every call through one circuit breaker: a failure, a timeout or an open breaker is None."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        timeout_s: float,
+        retries: int = 1,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._url, self._timeout_s, self._retries = redis_url, timeout_s, retries
+        self.breaker = breaker or CircuitBreaker()
+        self._client: Any = None
+
+    @property
+    def timeout_s(self) -> float:
+        """Each call's connect and command timeout."""
+        return self._timeout_s
+
+    @property
+    def client(self) -> Any:
+        """The ``redis.asyncio`` client (commands return awaitables to pass to ``call``)."""
+        if self._client is None:
+            self._client = redis_client(self._url, self._timeout_s, self._retries)
+        return self._client
+
+    async def call(self, command: Awaitable[T]) -> T | None:
+        """The result of ``command``, or None when Redis failed or the breaker is open."""
+        return await guarded(self.breaker, command)
+
+    async def close(self) -> None:
+        """Close the connections (inside the event loop that opened them)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

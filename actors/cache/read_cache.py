@@ -10,8 +10,8 @@ import json
 from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
-from actors.cache.breaker import CircuitBreaker, guarded
-from actors.cache.client import redis_client
+from actors.cache.breaker import CircuitBreaker
+from actors.cache.client import GuardedRedis
 from actors.store.records import JsonDict
 
 T = TypeVar("T")
@@ -73,25 +73,24 @@ class RedisReadCache:
         breaker: CircuitBreaker | None = None,
         remember_missed_writes: bool = False,
     ) -> None:
-        self._url = redis_url
         self._ttl_s = ttl_s
-        self._timeout_s = timeout_s
-        self._breaker = breaker or CircuitBreaker()
-        self._client: Any = None
+        # One immediate retry on a broken connection (a pooled connection to a Redis that
+        # restarted fails once); never on a timeout, which would double it.
+        self._guard = GuardedRedis(redis_url, timeout_s, retries=1, breaker=breaker)
         self._remember_missed = remember_missed_writes
         self._missed: dict[str, tuple[int, str]] = {}  # key -> newest (version, payload) missed
         self.hits = 0
         self.misses = 0
 
     def _redis(self) -> Any:
-        if self._client is None:  # built on first use, inside the running event loop
-            # One immediate retry on a broken connection (a pooled connection to a Redis that
-            # restarted fails once); never on a timeout, which would double it.
-            self._client = redis_client(self._url, self._timeout_s, retries=1)
-        return self._client
+        return self._guard.client
 
     async def _guarded(self, call: Awaitable[T]) -> T | None:
-        return await guarded(self._breaker, call)
+        return await self._guard.call(call)
+
+    async def close(self) -> None:
+        """Close the connections (inside the event loop that opened them)."""
+        await self._guard.close()
 
     async def get(self, key: str) -> JsonDict | None:
         data = await self._guarded(self._redis().hget(key, "d"))

@@ -9,10 +9,9 @@ before a logout can therefore not re-mark the logged-out session active.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from actors.cache.breaker import CircuitBreaker, guarded
-from actors.cache.client import redis_client
+from actors.cache.client import GuardedRedis
 from actors.users.sessions import SessionState
 
 ACTIVE, REVOKED = "1", "0"
@@ -62,18 +61,12 @@ class RedisSessionCache:
     """``SessionCache`` on ``redis.asyncio``, tight timeouts and a circuit breaker."""
 
     def __init__(self, redis_url: str, timeout_s: float, state_ttl_s: int) -> None:
-        self._url, self._timeout_s, self._ttl_s = redis_url, timeout_s, state_ttl_s
-        self._breaker = CircuitBreaker()
-        self._client: Any = None
-
-    def _redis(self) -> Any:
-        if self._client is None:  # built on first use, inside the running event loop
-            self._client = redis_client(self._url, self._timeout_s, retries=1)
-        return self._client
+        self._redis = GuardedRedis(redis_url, timeout_s, retries=1)
+        self._ttl_s = state_ttl_s
 
     async def get(self, username: str, session_id: str) -> SessionState | None:
-        call = self._redis().mget(session_key(session_id), epoch_key(username))
-        values = await guarded(self._breaker, call)
+        call = self._redis.client.mget(session_key(session_id), epoch_key(username))
+        values = await self._redis.call(call)
         if not values:
             return None
         session, epoch = values
@@ -84,21 +77,20 @@ class RedisSessionCache:
         return SessionState(int(epoch), True, None)
 
     async def remember(self, username: str, session_id: str, state: SessionState) -> None:
-        pipe = self._redis().pipeline(transaction=False)
+        pipe = self._redis.client.pipeline(transaction=False)
         pipe.set(
             session_key(session_id), ACTIVE if state.active else REVOKED, ex=self._ttl_s, nx=True
         )
         pipe.set(epoch_key(username), str(state.epoch), ex=self._ttl_s, nx=True)
-        await guarded(self._breaker, pipe.execute())
+        await self._redis.call(pipe.execute())
 
     async def revoked(self, session_id: str, ttl_s: int) -> bool:
-        call = self._redis().set(session_key(session_id), REVOKED, ex=max(1, ttl_s))
-        return bool(await guarded(self._breaker, call))
+        call = self._redis.client.set(session_key(session_id), REVOKED, ex=max(1, ttl_s))
+        return bool(await self._redis.call(call))
 
     async def epoch_changed(self, username: str, epoch: int, ttl_s: int) -> bool:
-        call = self._redis().set(epoch_key(username), str(epoch), ex=max(1, ttl_s))
-        return bool(await guarded(self._breaker, call))
+        call = self._redis.client.set(epoch_key(username), str(epoch), ex=max(1, ttl_s))
+        return bool(await self._redis.call(call))
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        await self._redis.close()

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from actors.cache.breaker import CircuitBreaker
-from actors.cache.client import redis_client
+from actors.cache.client import GuardedRedis, redis_client
 from actors.live.fanout import CLOSED, LOST, LiveHub, Subscription
 from actors.live.port import LiveEvent
 from actors.market.keys import PRICES_CHANNEL
@@ -116,35 +116,29 @@ class RedisLiveEvents:
     def __init__(
         self, redis_url: str, timeout_s: float = 0.05, breaker: CircuitBreaker | None = None
     ) -> None:
-        self._url = redis_url
-        self._timeout_s = timeout_s
-        self._breaker = breaker or CircuitBreaker()
+        self._redis = GuardedRedis(redis_url, timeout_s, breaker=breaker)
         self._outage = Outage("publishing live events to Redis")
-        self._client: Any = None  # built on first use, inside the running event loop
 
     async def publish(self, username: str, events: list[LiveEvent]) -> None:
         """Publish ``events`` on the user's channel, in order (best effort, never raises)."""
-        if not events or self._breaker.is_open:
+        breaker = self._redis.breaker
+        if not events or breaker.is_open:
             return
-        if self._client is None:
-            self._client = redis_client(self._url, self._timeout_s)
-        pipe = self._client.pipeline(transaction=False)
+        pipe = self._redis.client.pipeline(transaction=False)
         for event in events:
             pipe.publish(keys.events_channel(username), encode_event(event))
         try:
             await pipe.execute()
         except Exception as error:  # noqa: BLE001 - live events are best effort
-            self._breaker.record_failure()
+            breaker.record_failure()
             self._outage.failed(error)
             return
-        self._breaker.record_success()
+        breaker.record_success()
         self._outage.recovered()
 
     async def close(self) -> None:
         """Close the connection pool."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._redis.close()
 
 
 class RedisLiveSubscriber:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from actors.cache.breaker import CircuitBreaker, guarded
-from actors.cache.client import redis_client
+from actors.cache.breaker import CircuitBreaker
+from actors.cache.client import GuardedRedis
 from actors.domain.quotes import Quote
 from actors.market import keys
 from actors.market.catalogue import Asset
@@ -102,18 +102,13 @@ class RedisPriceStore:
     def __init__(
         self, redis_url: str, timeout_s: float = 0.05, breaker: CircuitBreaker | None = None
     ) -> None:
-        self._url = redis_url
-        self._timeout_s = timeout_s
-        self._breaker = breaker or CircuitBreaker()
-        self._client: Any = None
+        self._guard = GuardedRedis(redis_url, timeout_s, retries=0, breaker=breaker)
 
     def _redis(self) -> Any:
-        if self._client is None:  # built on first use, inside the running event loop
-            self._client = redis_client(self._url, self._timeout_s, retries=0)
-        return self._client
+        return self._guard.client
 
     async def _guarded(self, call: Awaitable[T]) -> T | None:
-        return await guarded(self._breaker, call)  # any Redis failure reads as unknown
+        return await self._guard.call(call)  # any Redis failure reads as unknown
 
     async def save_tick(
         self, quotes: Sequence[Quote], points: Mapping[str, PricePoint], keep: int
@@ -181,6 +176,4 @@ class RedisPriceStore:
 
     async def close(self) -> None:
         """Close the connections (inside the event loop that opened them)."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._guard.close()

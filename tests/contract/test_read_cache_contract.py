@@ -45,10 +45,10 @@ def key() -> str:
 
 
 async def disconnect(cache: ReadCache) -> None:
-    """Close the Redis connection inside the loop that opened it (the cache has no close())."""
-    client = getattr(cache, "_client", None)
-    if client is not None:
-        await client.aclose()
+    """Close the Redis connection inside the loop that opened it (the double has none)."""
+    close = getattr(cache, "close", None)
+    if close is not None:
+        await close()
 
 
 def put_all(cache: ReadCache, key: str, writes: list[tuple[int, Any]]) -> Any:

@@ -276,7 +276,7 @@ def test_the_feed_is_built_from_the_settings_without_touching_the_network() -> N
 
     assert isinstance(subject._source, RandomWalkSource)
     assert isinstance(subject._store, RedisPriceStore)
-    assert subject._store._timeout_s == 0.25  # the feed writes with a looser timeout
+    assert subject._store._guard.timeout_s == 0.25  # the feed writes with a looser timeout
     assert (subject._tick_s, subject._history_points) == (0.5, 10)
 
 
