@@ -25,7 +25,8 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def _unauthenticated(detail: str) -> Problem:
+def unauthenticated(detail: str) -> Problem:
+    """A 401 asking for a bearer token (API.md: with ``WWW-Authenticate: Bearer``)."""
     return Problem(
         401,
         "authentication_failed",
@@ -37,7 +38,7 @@ def _unauthenticated(detail: str) -> Problem:
 
 def unauthenticated_token() -> Problem:
     """The one answer to any token that does not work, whatever the reason (never which)."""
-    return _unauthenticated("The token is invalid, expired or revoked; log in again.")
+    return unauthenticated("The token is invalid, expired or revoked; log in again.")
 
 
 async def current_claims(
@@ -46,7 +47,7 @@ async def current_claims(
 ) -> TokenClaims:
     """The claims of a valid access token whose session still holds; 401 otherwise."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthenticated("Send a bearer access token in the Authorization header.")
+        raise unauthenticated("Send a bearer access token in the Authorization header.")
     try:
         return await runtime.sessions.authenticate(credentials.credentials)
     except InvalidTokenError:

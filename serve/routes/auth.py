@@ -9,7 +9,13 @@ from fastapi import APIRouter, Response
 
 from actors.users.store import UserRecord
 from serve.bodies import ExactJSONRoute
-from serve.deps import CurrentClaims, CurrentUser, RuntimeDep, unauthenticated_token
+from serve.deps import (
+    CurrentClaims,
+    CurrentUser,
+    RuntimeDep,
+    unauthenticated,
+    unauthenticated_token,
+)
 from serve.login_block import LoginAttempt
 from serve.problems import Problem
 from serve.runtime import Runtime
@@ -43,13 +49,7 @@ def _tokens_public(pair: TokenPair) -> TokenPublic:
 
 
 def _wrong_credentials() -> Problem:
-    return Problem(
-        401,
-        "authentication_failed",
-        "Authentication failed",
-        "The username or password is incorrect.",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    return unauthenticated("The username or password is incorrect.")
 
 
 def _public(user: UserRecord) -> UserPublic:

@@ -49,16 +49,22 @@ class User:
     headers: dict[str, str]
 
 
-def new_user(http: httpx.Client) -> User:
-    """Register and log in a fresh user."""
+def registration() -> dict[str, str]:
+    """The registration body of a fresh user."""
     username = "u" + uuid.uuid4().hex[:15]
-    body = {
+    return {
         "username": username,
         "email": f"{username}@example.com",
         "password": PASSWORD,
         "first_name": "Test",
         "last_name": "User",
     }
+
+
+def new_user(http: httpx.Client) -> User:
+    """Register and log in a fresh user."""
+    body = registration()
+    username = body["username"]
     assert http.post("/api/v1/auth/register", json=body).status_code == 201
     login = http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
     assert login.status_code == 200, login.text

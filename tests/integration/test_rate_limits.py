@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from cluster.local import LocalStack
-from tests.integration.conftest import PASSWORD, User, new_user
+from tests.integration.conftest import PASSWORD, User, new_user, registration
 from tests.integration.test_cash_concurrency import served_per_replica, wait_until_replicas_serve
 
 OPEN = "100000/second"
@@ -79,14 +78,7 @@ def login(http: httpx.Client, username: str, password: str, via: str | None = No
 
 
 def registered(http: httpx.Client, via: str | None = None) -> httpx.Response:
-    username = "u" + uuid.uuid4().hex[:15]
-    body = {
-        "username": username,
-        "email": f"{username}@example.com",
-        "password": PASSWORD,
-        "first_name": "Test",
-        "last_name": "User",
-    }
+    body = registration()
     headers = {"X-Forwarded-For": via} if via else {}
     return http.post("/api/v1/auth/register", json=body, headers=headers)
 
