@@ -46,6 +46,9 @@ USERS = int(os.environ.get("BENCH_USERS", "32"))
 PASSWORD = "Correct-Horse-42!"
 SETTINGS = {
     "environment": "test",
+    # pinned, so the figures compare across runs (make run autoscales, per the Serve config file)
+    "ingress_replicas": 1,
+    "shard_count": 2,
     "daily_deposit_limit": "1000000000.00",
     "daily_withdrawal_limit": "1000000000.00",
     # wrk drives thousands of requests/s for a few users from 127.0.0.1, and registers them all

@@ -24,6 +24,7 @@ from cluster.processes import (
     port_is_free,
     redis_server,
 )
+from cluster.serve_config import ServeConfig
 
 APP_NAME = "order-processor"
 LOCAL_DRAIN_PERIOD_S = 3
@@ -78,6 +79,7 @@ class LocalStack:
         self.dashboard_url: str | None = None
         self._owns_ray = False
         self._session_dir: str | None = None
+        self.serve_config = ServeConfig.load()
 
     @property
     def url(self) -> str:
@@ -100,7 +102,11 @@ class LocalStack:
 
     def start(self) -> None:
         """Start the stores, Ray and Serve; deploy the application."""
-        self.settings = {**self._start_stores(), **self.options.app_settings}
+        self.settings = {
+            **self.serve_config.args(APP_NAME),  # the file's args, as `serve deploy` gives them
+            **self._start_stores(),
+            **self.options.app_settings,
+        }
         self._prepare_table()
         self._start_ray()
         self.deploy()
@@ -188,17 +194,44 @@ class LocalStack:
             self.dashboard_url = (
                 f"http://{context.dashboard_url}" if context.dashboard_url else None
             )
-        serve.start(http_options={"host": "127.0.0.1", "port": self.http_port})
+        serve.start(
+            http_options={
+                "host": "127.0.0.1",
+                "port": self.http_port,
+                "keep_alive_timeout_s": self.serve_config.http_option("keep_alive_timeout_s"),
+            },
+            logging_config=self.serve_config.logging_config(),
+        )
 
     def deploy(self, **overrides: Any) -> None:
-        """(Re)deploy the application with settings ``overrides`` (``ingress_replicas``...)."""
+        """(Re)deploy the application with settings ``overrides`` (``ingress_replicas``...).
+
+        The Gateway's options are the Serve config file's (autoscaling, ``max_ongoing_requests``),
+        as ``serve deploy`` applies them, unless ``ingress_replicas`` is given (tests pin the
+        replica count), and the logging config is the file's too.
+        """
         from ray import serve
 
-        from serve.app import build_app
+        from serve.app import gateway_app
+        from serve.settings import Settings
 
         self.settings.update(overrides)
-        self._say(f"deploying the Serve application ({self.options.proxy} proxy)")
-        serve.run(build_app(self.settings), name=APP_NAME, route_prefix="/")
+        options = self.serve_config.deployment_options(APP_NAME, "Gateway")
+        if "ingress_replicas" in self.settings:
+            options.pop("autoscaling_config", None)
+            options["num_replicas"] = self.settings["ingress_replicas"]
+        replicas = options.get("num_replicas")
+        self._say(
+            f"deploying the Serve application ({self.options.proxy} proxy, "
+            f"{'autoscaling' if replicas == 'auto' else replicas} Gateway replica(s))"
+        )
+        app = gateway_app(Settings(**self.settings), **options)
+        serve.run(
+            app,
+            name=APP_NAME,
+            route_prefix="/",
+            logging_config=self.serve_config.logging_config(),
+        )
 
     def start_price_feed(self) -> None:
         """Make sure the cluster's price feed exists and ticks (detached: one per cluster)."""

@@ -14,7 +14,7 @@ from serve.client_address import UVICORN_TRUSTS_NO_PROXY
 from serve.runtime import build_runtime
 from serve.settings import Settings
 
-__all__ = ["Gateway", "build_app", "create_api"]
+__all__ = ["Gateway", "build_app", "create_api", "gateway_app"]
 
 
 @serve.deployment(
@@ -33,6 +33,10 @@ class Gateway:
         self._runtime = build_runtime(Settings(**settings))
 
     def __serve_build_asgi_app__(self) -> FastAPI:
+        """Serve's hook for an ingress built per replica: ``@serve.ingress()`` with no app calls
+        it once in each replica, after ``__init__``, so the FastAPI app is made from the
+        replica's own ``Runtime`` (its connections, clients and memory) instead of being
+        pickled from the driver; routes reach the runtime through ``app.state``."""
         return create_api(self._runtime)
 
 
@@ -43,8 +47,12 @@ def build_app(args: dict[str, Any]) -> Application:
     and shipped to every replica.
     """
     settings = Settings(**args)
+    return gateway_app(settings, num_replicas=settings.ingress_replicas)
+
+
+def gateway_app(settings: Settings, **options: Any) -> Application:
+    """The Gateway bound to ``settings``, with ``options`` over the decorator's (a Serve config
+    file's options win over these when the cluster applies it: ``serve deploy``)."""
     deployment: Any = Gateway
-    app: Application = deployment.options(num_replicas=settings.ingress_replicas).bind(
-        settings.model_dump(mode="json")
-    )
+    app: Application = deployment.options(**options).bind(settings.model_dump(mode="json"))
     return app

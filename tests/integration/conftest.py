@@ -16,6 +16,7 @@ PASSWORD = "Correct-Horse-42!"
 TEST_SETTINGS: dict[str, Any] = {
     "environment": "test",
     "shard_count": 2,
+    "ingress_replicas": 1,  # pinned (the Serve config file's autoscaling is for make run)
     "allow_fault_injection": True,
     "daily_deposit_limit": "1000000000.00",
     "daily_withdrawal_limit": "1000000000.00",

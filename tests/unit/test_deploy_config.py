@@ -153,3 +153,42 @@ def test_a_misspelled_launcher_field_fails_the_schema_check() -> None:
 
     with pytest.raises(jsonschema.ValidationError):
         validate_launcher_config(config)
+
+
+def test_the_launchers_reading_of_the_serve_config_is_the_files() -> None:
+    from cluster.serve_config import ServeConfig
+
+    config = ServeConfig.load()
+    raw = yaml.safe_load(SERVE_CONFIG.read_text())
+    (app,) = raw["applications"]
+    (gateway,) = app["deployments"]
+
+    assert config.args("order-processor") == app["args"]
+    assert config.deployment_options("order-processor", "Gateway") == {
+        key: value for key, value in gateway.items() if key != "name"
+    }
+    assert config.deployment_options("order-processor", "NoSuchDeployment") == {}
+    assert config.http_option("keep_alive_timeout_s") == raw["http_options"]["keep_alive_timeout_s"]
+    assert config.logging_config() == raw["logging_config"]
+    with pytest.raises(KeyError, match="order-processor"):
+        config.application("another-app")
+
+
+def test_a_misspelled_field_in_the_serve_config_fails_the_launcher(tmp_path: Path) -> None:
+    from cluster.serve_config import ServeConfig
+
+    raw = yaml.safe_load(SERVE_CONFIG.read_text())
+    raw["applications"][0]["deployments"][0]["max_ongoing_request"] = 8
+    raw["applications"][0]["deployments"][0]["autoscaling_config"]["min_replica"] = 1
+    raw["http_options"]["keep_alive_timeout"] = 75
+    (tmp_path / "serve_config.yaml").write_text(yaml.safe_dump(raw))
+
+    with pytest.raises(ValueError) as refused:
+        ServeConfig.load(tmp_path / "serve_config.yaml")
+
+    named = str(refused.value).split("unknown field(s) ")[1].split(", ")
+    assert sorted(named) == [
+        "applications[0].deployments[0].autoscaling_config.min_replica",
+        "applications[0].deployments[0].max_ongoing_request",
+        "http_options.keep_alive_timeout",
+    ]
