@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.cache.read_cache import RedisReadCache
 from actors.domain.commands import Command
@@ -99,11 +100,12 @@ class LedgerShard:
         return list(await asyncio.shield(asyncio.gather(*runs)))
 
     async def ping(self) -> dict[str, Any]:
-        """Liveness and size: the pid, active users, the projection backlog, cache writes
-        Redis has not received."""
+        """Liveness, place and size: the pid, the Ray node it runs on, active users, the
+        projection backlog, cache writes Redis has not received."""
         self._start_background()
         return {
             "pid": os.getpid(),
+            "node_id": ray.get_runtime_context().get_node_id(),
             **self._service.stats(),
             "missed_cache_writes": self._cache.missed_writes,
         }
@@ -130,14 +132,36 @@ class LedgerShard:
             self._maintenance_task = loop.create_task(self._maintenance.run_forever())
 
 
+PLACEMENT_MEMORY_BYTES = 1  # a resource request, so that Ray honours the placement
+
+
 def shard_handles(settings: LedgerSettings) -> list[Any]:
-    """Handles to all shards, creating any that do not exist yet (safe to race)."""
+    """Handles to all shards, creating any that do not exist yet (safe to race).
+
+    A new shard is placed round-robin over the nodes (``shard_nodes``), softly: if its node is
+    gone when the shard is created or restarted, Ray places it on another live node. The one
+    byte of ``memory`` makes Ray honour that: it sends an actor that asks for no resource at
+    all to a random node whatever its scheduling strategy (soft affinity and ``"SPREAD"``
+    alike; ray-project/ray#25360 fixed only hard affinity), and four shards on three nodes
+    then often put three on one node.
+    """
+    nodes = shard_nodes()
     return [
         LedgerShard.options(  # type: ignore[attr-defined]
             name=shard_name(i),
             namespace=settings.namespace,
             lifetime="detached",
             get_if_exists=True,
+            memory=PLACEMENT_MEMORY_BYTES,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True),
         ).remote(settings)
         for i in range(settings.shard_count)
     ]
+
+
+def shard_nodes() -> list[str]:
+    """The live nodes shards are spread over, in a stable order: those offering CPUs, so a head
+    started with ``num-cpus: 0`` keeps to its own work, or every live node if none does."""
+    alive = [node for node in ray.nodes() if node["Alive"]]  # type: ignore[no-untyped-call]
+    working = [node for node in alive if node["Resources"].get("CPU", 0) > 0]
+    return sorted(node["NodeID"] for node in working or alive)
