@@ -26,6 +26,7 @@ from actors.live.redis import RedisLiveEvents
 from actors.market.book import PriceBook
 from actors.market.feed import price_feed_handle
 from actors.matching.actor import MatcherReports
+from actors.ray_metrics import RayTelemetry
 from actors.routing import shard_name
 from actors.settings import LedgerSettings, dynamodb_client
 from actors.store.blocking import BlockingRunner
@@ -68,6 +69,7 @@ class LedgerShard:
             prices=self._price,
             order_index=self._reports,
             live=self._live,
+            telemetry=RayTelemetry(shard=ray.get_runtime_context().get_actor_name() or "unnamed"),
         )
         self._maintenance = Maintenance(self._service, cache)
         self._maintenance_task: asyncio.Task[None] | None = None

@@ -33,6 +33,10 @@ LOCAL_DRAIN_PERIOD_S = 3
 # HAProxy's own HTML 400, whereas through 128 KiB the app answers it (a 431 problem beyond
 # OP_MAX_HEADER_BYTES). Only larger heads still get HAProxy's page (docs/security.md).
 HAPROXY_BUFSIZE_BYTES = 128 * 1024
+# How often each Ray process sends its metrics to the node's agent (Ray's default: 10 s). At 2 s
+# the application's metrics show within seconds at no measurable cost (an idle head with four
+# actors: 1.8 CPU-seconds per 20 s against 1.5 at 10 s; at 1 s, 12).
+LOCAL_METRICS_REPORT_INTERVAL_MS = 2000
 
 
 @dataclass
@@ -77,6 +81,7 @@ class LocalStack:
         self.http_port = self.options.http_port or (8000 if port_is_free(8000) else free_port())
         self.settings: dict[str, Any] = {}
         self.dashboard_url: str | None = None
+        self.metrics_url: str | None = None  # the Prometheus text of the (head) node's metrics
         self._owns_ray = False
         self._session_dir: str | None = None
         self.serve_config = ServeConfig.load()
@@ -179,8 +184,10 @@ class LocalStack:
         if self.options.ray_address:
             self._say(f"joining Ray at {self.options.ray_address}")
             ray.init(address=self.options.ray_address, log_to_driver=False)
+            self.metrics_url = next(iter(node_metrics_urls()), None)
         else:
             self._say("starting a local Ray head")
+            metrics_port = free_port()
             context = ray.init(
                 address="local",  # a head of our own, even if `ray start` runs here: we stop it
                 include_dashboard=self.options.include_dashboard,
@@ -188,7 +195,10 @@ class LocalStack:
                 dashboard_port=free_port(),
                 log_to_driver=False,
                 configure_logging=False,
+                _metrics_export_port=metrics_port,
+                _system_config={"metrics_report_interval_ms": LOCAL_METRICS_REPORT_INTERVAL_MS},
             )
+            self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
             self._owns_ray = True
             self._session_dir = _session_dir()
             self.dashboard_url = (
@@ -285,6 +295,18 @@ def prepare_summary(client: Any, table_name: str) -> str:
     return prepare_table(client, table_name)
 
 
+def node_metrics_urls() -> list[str]:
+    """Where each live node of the connected cluster serves its metrics as Prometheus text."""
+    import ray
+
+    nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
+    return [
+        f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+        for node in nodes
+        if node.get("Alive") and node.get("MetricsExportPort")
+    ]
+
+
 def _delete_app() -> None:
     from ray import serve
 
@@ -337,6 +359,7 @@ def main() -> int:
         print(f"  API docs:       {stack.url}/docs")
         print(f"  Health:         {stack.url}/health")
         print(f"  Ray dashboard:  {stack.dashboard_url or 'not started'}")
+        print(f"  Metrics:        {stack.metrics_url or 'not exported'}")
         print(f"  Logs:           {stack.run_dir}\n  Press Ctrl-C to stop.\n", flush=True)
         try:
             while True:

@@ -16,6 +16,7 @@ from actors.market.store import RedisPriceStore
 from actors.settings import dynamodb_client
 from actors.store.blocking import BlockingRunner
 from actors.store.dynamo import DynamoLedgerStore
+from actors.telemetry import NullTelemetry, Telemetry
 from actors.users.sessions import DynamoSessionStore, SessionStore
 from actors.users.store import DynamoUserStore, UserStore
 from serve.client_address import ClientAddresses
@@ -51,12 +52,15 @@ class Runtime:
     addresses: ClientAddresses = field(default_factory=ClientAddresses)
     limits: RequestLimits | None = None  # None: no rate limits (unit-test apps)
     login_block: LoginBlock | None = None  # None: no failed-login block (unit-test apps)
+    telemetry: Telemetry = field(default_factory=NullTelemetry)
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Connect to DynamoDB, Redis and the shards as configured."""
+    from actors.ray_metrics import RayTelemetry
     from serve.ledger_client import LedgerClient
 
+    telemetry = RayTelemetry()
     config = settings.ledger_settings()
     client = dynamodb_client(config)
     runner = BlockingRunner(settings.io_threads, "ingress-io")
@@ -76,7 +80,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ),
         passwords=Passwords(),
         users=DynamoUserStore(client, settings.table_name, runner),
-        reader=LedgerReader(store, cache),
+        reader=LedgerReader(store, cache, telemetry),
         ledger=LedgerClient(config, settings.actor_call_timeout_s),
         cache=cache,
         cursors=CursorCodec(settings.jwt_secret),
@@ -87,6 +91,7 @@ def build_runtime(settings: Settings) -> Runtime:
         addresses=addresses,
         limits=build_request_limits(settings, limits_redis, addresses, tokens),
         login_block=build_login_block(settings, limits_redis),
+        telemetry=telemetry,
     )
 
 

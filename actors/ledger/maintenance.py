@@ -1,5 +1,6 @@
 """A shard's background upkeep: re-send cache writes Redis missed (so a returning Redis serves
-nothing stale) and passivate idle users (the projector retries failed read-model writes itself)."""
+nothing stale), passivate idle users (the projector retries failed read-model writes itself),
+and report the number of active users (a gauge must be set again and again, or it ages out)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Maintenance:
 
     async def run_once(self) -> None:
         """One round of upkeep."""
+        self._service.report_size()
         if self._cache.missed_writes:
             await self._cache.flush_missed()
         if self._clock() - self._last_passivation >= self._passivation_every_s:

@@ -18,6 +18,7 @@ from actors.store.records import (
     AccountView,
     AssetTransactionView,
     EventRecord,
+    JsonDict,
     OrderFilter,
     OrderView,
     Page,
@@ -25,6 +26,7 @@ from actors.store.records import (
     TransactionView,
 )
 from actors.store.views import account_view_dict, account_view_from_dict, view_dict, view_from_dict
+from actors.telemetry import NullTelemetry, Telemetry
 
 RECENT_WINDOW = 100
 T = TypeVar("T")
@@ -51,9 +53,18 @@ def empty_account(username: str) -> AccountView:
 class LedgerReader:
     """Reads of a user's account, history and orders, never through the user's actor."""
 
-    def __init__(self, store: LedgerStore, cache: ReadCache) -> None:
+    def __init__(
+        self, store: LedgerStore, cache: ReadCache, telemetry: Telemetry | None = None
+    ) -> None:
         self._store = store
         self._cache = cache
+        self._telemetry = telemetry or NullTelemetry()
+
+    async def _cached(self, read: str, key: str) -> JsonDict | None:
+        """The cached value of ``key`` (None on a miss), counted as a hit or a miss of ``read``."""
+        cached = await self._cache.get(key)
+        self._telemetry.cache(read, hit=cached is not None)
+        return cached
 
     async def head(self, username: str) -> Head:
         """The account at the head of the log, from the store and the log's tail."""
@@ -78,7 +89,7 @@ class LedgerReader:
     async def account(self, username: str) -> AccountView:
         """The user's account view (version 0 and empty before the first operation)."""
         key = keys.balance_cache_key(username)
-        cached = await self._cache.get(key)
+        cached = await self._cached("balance", key)
         if cached is not None:
             return account_view_from_dict(cached)
         head = await self.head(username)
@@ -105,7 +116,7 @@ class LedgerReader:
 
     async def _recent_window(self, username: str) -> Page[TransactionView]:
         key = keys.transactions_cache_key(username)
-        cached = await self._cache.get(key)
+        cached = await self._cached("transactions", key)
         if cached is not None:
             items = [view_from_dict(TransactionView, t) for t in cached["items"]]
             return Page(items, has_more=bool(cached["has_more"]))

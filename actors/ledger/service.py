@@ -27,6 +27,7 @@ from actors.domain.context import Context
 from actors.domain.errors import DomainError
 from actors.domain.money import ZERO
 from actors.ledger.errors import IdempotencyKeyReusedError, RequestInFlightError
+from actors.ledger.metering import record_outcome
 from actors.ledger.projection import Projection, apply_record, project
 from actors.ledger.projector import Projector
 from actors.ledger.results import Committed, Failed, Outcome, Refused
@@ -48,6 +49,7 @@ from actors.store.errors import SequenceTakenError, StoreUnavailableError
 from actors.store.port import LedgerStore
 from actors.store.records import EventRecord, HoldingView, JsonDict, Snapshot
 from actors.store.views import account_view_dict, view_dict
+from actors.telemetry import NullTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
 MAX_DECIDE_ATTEMPTS = 3
@@ -120,6 +122,7 @@ class LedgerService:
         prices: PriceSource = no_prices,
         live: LiveEvents | None = None,
         order_index: OrderIndexSink | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._store = store
         self._cache = cache or NullReadCache()
@@ -131,6 +134,7 @@ class LedgerService:
         self._prices = prices
         self._live = live or NullLiveEvents()
         self._order_index = order_index or NullOrderIndex()
+        self._telemetry = telemetry or NullTelemetry()
         self.projector = Projector(store)
         self.users: dict[str, UserAccount] = {}
         self.after_commit_hook: Callable[[EventRecord], None] | None = None
@@ -153,6 +157,12 @@ class LedgerService:
             request), or ``Failed``: bad input, a reused or in-flight key, or an unavailable
             store or price (nothing recorded; after a store failure retry with the same key).
         """
+        started = time.perf_counter()
+        outcome = await self._execute(username, command, idempotency_key)
+        record_outcome(self._telemetry, command, outcome, time.perf_counter() - started)
+        return outcome
+
+    async def _execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         operation = for_command(command)
         try:
             operation.validate(command, self._context())
@@ -184,6 +194,7 @@ class LedgerService:
                         user, account, operation, command, key, request_hash
                     )
                 except SequenceTakenError:
+                    self._telemetry.version_conflict()
                     user.account = None  # another writer got there first: reload, decide again
             raise StoreUnavailableError("the event log kept changing under this shard")
         except INPUT_ERRORS as error:
@@ -323,6 +334,10 @@ class LedgerService:
     async def flush(self) -> None:
         """Wait until every read model submitted so far is written (tests, shutdown)."""
         await self.projector.flush()
+
+    def report_size(self) -> None:
+        """Report how many users are active (the shard's maintenance calls it every round)."""
+        self._telemetry.active_users(len(self.users))
 
     def stats(self) -> dict[str, Any]:
         """Sizes for the shard's ping."""

@@ -122,6 +122,7 @@ async def event_stream(
         watcher = loop.create_task(end_when_gone(request, subscription))
         every_s = runtime.settings.events_keepalive_s
         guard = loop.create_task(end_when_ended(runtime, claims, subscription, every_s))
+        runtime.telemetry.sse_subscribers(+1)
         try:
             yield f"retry: {RETRY_MS}\n\n"
             # Subscribed before the log is read: an event committed in between is in one or both.
@@ -135,6 +136,7 @@ async def event_stream(
             async for chunk in live_frames(subscription, runtime.settings.events_keepalive_s, seen):
                 yield chunk
         finally:
+            runtime.telemetry.sse_subscribers(-1)
             watcher.cancel()
             guard.cancel()
 

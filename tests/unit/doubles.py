@@ -165,3 +165,38 @@ class RecordingOrderIndex:
         for order_id in closed:
             self.open.pop(order_id, None)
             self.closed.append(order_id)
+
+
+class RecordingTelemetry:
+    """``Telemetry`` that keeps every call as ``(method, *args)``, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def of(self, method: str) -> list[tuple[Any, ...]]:
+        """The arguments of every call of ``method``."""
+        return [call[1:] for call in self.calls if call[0] == method]
+
+    def operation(self, kind: str, result: str, seconds: float) -> None:
+        self.calls.append(("operation", kind, result, seconds))
+
+    def order(self, order_type: str, result: str) -> None:
+        self.calls.append(("order", order_type, result))
+
+    def filled(self, order_type: str) -> None:
+        self.calls.append(("filled", order_type))
+
+    def refused(self, reason: str) -> None:
+        self.calls.append(("refused", reason))
+
+    def version_conflict(self) -> None:
+        self.calls.append(("version_conflict",))
+
+    def cache(self, read: str, hit: bool) -> None:
+        self.calls.append(("cache", read, hit))
+
+    def active_users(self, count: int) -> None:
+        self.calls.append(("active_users", count))
+
+    def sse_subscribers(self, delta: int) -> None:
+        self.calls.append(("sse_subscribers", delta))

@@ -29,6 +29,7 @@ from serve.app import create_api
 from serve.routes import events as route
 from serve.routes.events import KEEP_ALIVE, frame, resume_point
 from tests.unit.api import Api, unique_username
+from tests.unit.doubles import RecordingTelemetry
 from tests.unit.test_api_orders import market
 
 __all__ = ["market"]  # the fixture, re-exported for pytest
@@ -697,3 +698,21 @@ def test_a_stream_beyond_the_replicas_cap_is_503_with_retry_after(api: Api) -> N
     assert refused.headers["retry-after"] == "1"
     assert refused.json()["code"] == "service_unavailable"
     assert started["status"] == 200
+
+
+def test_a_stream_counts_as_an_sse_subscriber_while_it_is_open(api: Api) -> None:
+    _, alice = new_user(api)
+    api.runtime.telemetry = telemetry = RecordingTelemetry()
+
+    async def scenario() -> list[tuple[Any, ...]]:
+        stream = SseClient(api, alice)
+        await stream.open()
+        await stream.read_until("retry")
+        while_open = telemetry.of("sse_subscribers")
+        await stream.disconnect()
+        return while_open
+
+    while_open = api.run(scenario())
+
+    assert while_open == [(1,)]
+    assert telemetry.of("sse_subscribers") == [(1,), (-1,)]

@@ -12,7 +12,7 @@ from actors.ledger.maintenance import Maintenance
 from actors.ledger.service import LedgerService
 from actors.settings import LedgerSettings
 from actors.store.memory import InMemoryLedgerStore
-from tests.unit.doubles import Clock, VersionedCache
+from tests.unit.doubles import Clock, RecordingTelemetry, VersionedCache
 
 
 @dataclass
@@ -124,3 +124,24 @@ def test_the_loop_outlives_a_failing_round() -> None:
     asyncio.run(run_a_while())
 
     assert cache.flushes >= 2  # kept trying after the first failure
+
+
+def test_every_round_reports_the_active_users_and_passivation_lowers_them() -> None:
+    cache, telemetry, clock = FakeRepairableCache(), RecordingTelemetry(), ManualClock()
+    service = LedgerService(
+        InMemoryLedgerStore(), cache, LedgerSettings(idle_timeout_s=0), telemetry=telemetry
+    )
+    maintenance = Maintenance(service, cache, passivation_every_s=30, clock=clock)
+
+    async def scenario() -> None:
+        await service.execute("alice", Deposit(Decimal("1.00")), "k1")
+        await service.execute("bob", Deposit(Decimal("1.00")), "k2")
+        await service.flush()
+        await maintenance.run_once()
+        clock.now += 30
+        await maintenance.run_once()  # passivates both (idle timeout 0)
+        await maintenance.run_once()
+
+    asyncio.run(scenario())
+
+    assert telemetry.of("active_users") == [(2,), (2,), (0,)]
