@@ -32,6 +32,7 @@ LOCAL_DRAIN_PERIOD_S = 3
 # HAProxy's own HTML 400, whereas through 128 KiB the app answers it (a 431 problem beyond
 # OP_MAX_HEADER_BYTES). Only larger heads still get HAProxy's page (docs/security.md).
 HAPROXY_BUFSIZE_BYTES = 128 * 1024
+SERVE_CONFIG = Path(__file__).with_name("serve_config.yaml")
 
 
 @dataclass
@@ -198,7 +199,12 @@ class LocalStack:
 
         self.settings.update(overrides)
         self._say(f"deploying the Serve application ({self.options.proxy} proxy)")
-        serve.run(build_app(self.settings), name=APP_NAME, route_prefix="/")
+        serve.run(
+            build_app(self.settings),
+            name=APP_NAME,
+            route_prefix="/",
+            logging_config=serve_logging_config(),  # JSON replica and access logs, as deployed
+        )
 
     def start_price_feed(self) -> None:
         """Make sure the cluster's price feed exists and ticks (detached: one per cluster)."""
@@ -243,6 +249,15 @@ class LocalStack:
     def start_redis(self) -> None:
         """Start the local ``redis-server`` again on the same port (fault tests)."""
         self.children["redis"].start()
+
+
+def serve_logging_config(path: Path = SERVE_CONFIG) -> dict[str, Any]:
+    """The Serve config file's ``logging_config``: ``make run`` and the tests log as a cluster
+    deployed from that file does."""
+    import yaml
+
+    config: dict[str, Any] = yaml.safe_load(path.read_text())["logging_config"]
+    return config
 
 
 def prepare_summary(client: Any, table_name: str) -> str:
