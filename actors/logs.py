@@ -70,18 +70,20 @@ class _Component:
 
 
 def json_formatter(component: str) -> logging.Formatter:
-    """The formatter of every line of this process: the context, level, logger name, a UTC
-    timestamp, the traceback as text, then the redaction, then JSON."""
+    """The formatter of every line of this process: the context, level, logger name, the
+    traceback as text, then the redaction, a UTC timestamp, and JSON."""
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.contextvars.merge_contextvars, structlog.stdlib.ExtraAdder()],
         processors=[
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
-            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
             _Component(component),
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             redact,
+            # after the redaction, which need not read it (its colons would send every line
+            # through every pattern)
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
             _ray_field_names,
             structlog.processors.JSONRenderer(),
         ],

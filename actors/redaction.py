@@ -8,6 +8,7 @@ the logs by a keyword argument, a dict of headers, an f-string or an exception's
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -43,8 +44,11 @@ def is_sensitive(name: object) -> bool:
     """Whether a field called ``name`` holds a secret (its value is never logged)."""
     if isinstance(name, bytes):
         name = name.decode("latin-1")
-    if not isinstance(name, str):
-        return False
+    return isinstance(name, str) and _is_sensitive_name(name)
+
+
+@functools.lru_cache(maxsize=4096)  # a process logs the same few field names over and over
+def _is_sensitive_name(name: str) -> bool:
     key = name.lower().replace("-", "_")
     return key in SENSITIVE_NAMES or any(word in key for word in SENSITIVE_WORDS)
 
