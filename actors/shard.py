@@ -8,6 +8,7 @@ the ``Maintenance`` loop in the background.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from datetime import datetime
 from decimal import Decimal
@@ -20,9 +21,11 @@ from actors.cache.read_cache import RedisReadCache
 from actors.domain.commands import Command
 from actors.domain.errors import InvalidOrderError
 from actors.ledger.maintenance import Maintenance
+from actors.ledger.operations_log import logged_operation
 from actors.ledger.results import Outcome
 from actors.ledger.service import LedgerService
 from actors.live.redis import RedisLiveEvents
+from actors.logs import configure_logging
 from actors.market.book import PriceBook
 from actors.market.feed import price_feed_handle
 from actors.matching.actor import MatcherReports
@@ -41,6 +44,7 @@ class LedgerShard:
     """One shard of the ledger; users are placed on it by ``actors.routing.shard_index``."""
 
     def __init__(self, settings: LedgerSettings) -> None:
+        configure_logging("shard")  # first: every line of the shard is JSON, with its context
         self._settings = settings
         store: LedgerStore = (
             InMemoryLedgerStore()
@@ -89,16 +93,31 @@ class LedgerShard:
             raise InvalidOrderError("asset_id", f"No asset {asset_id} is traded here.")
         return self._prices.quote(asset_id, now).price
 
-    async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
-        """Run one command for one user (see ``LedgerService.execute``)."""
-        self._start_background()
-        return await asyncio.shield(self._service.execute(username, command, idempotency_key))
+    async def execute(
+        self,
+        username: str,
+        command: Command,
+        idempotency_key: str,
+        request_id: str | None = None,
+    ) -> Outcome:
+        """Run one command for one user (see ``LedgerService.execute``); its log lines carry
+        the user and the ingress's ``request_id``."""
+        self._start_background()  # before the binding: the background must not inherit it
+        return await logged_operation(
+            command,
+            lambda: asyncio.shield(self._service.execute(username, command, idempotency_key)),
+            username,
+            request_id,
+        )
 
     async def run_commands(self, requests: list[tuple[str, Command, str]]) -> list[Outcome]:
         """Run the matcher's fills and expiries, concurrently across users (in order per
-        user); one outcome each."""
+        user); one outcome each, one log line each (no request: the matcher asked)."""
         self._start_background()
-        runs = (self._service.execute(u, c, k) for u, c, k in requests)
+        runs = (
+            logged_operation(c, functools.partial(self._service.execute, u, c, k), u)
+            for u, c, k in requests
+        )
         return list(await asyncio.shield(asyncio.gather(*runs)))
 
     async def ping(self) -> dict[str, Any]:

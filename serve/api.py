@@ -17,6 +17,7 @@ from serve.bodies import BodySizeLimit
 from serve.headers import docs_urls, install_edge
 from serve.problems import install_problem_handlers
 from serve.rate_limits import RateLimitMiddleware
+from serve.request_ids import RequestIds
 from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import Runtime
 from serve.settings import Settings
@@ -36,14 +37,17 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
         await runtime.live.close()
 
 
-def create_api(runtime: Runtime) -> FastAPI:
+def create_api(runtime: Runtime, *, host_echoes_request_id: bool = False) -> FastAPI:
     """The FastAPI app with every router and the problem-details handlers."""
-    return build_api(runtime.settings, runtime)
+    return build_api(runtime.settings, runtime, host_echoes_request_id=host_echoes_request_id)
 
 
-def build_api(settings: Settings, runtime: Runtime | None) -> FastAPI:
+def build_api(
+    settings: Settings, runtime: Runtime | None, *, host_echoes_request_id: bool = False
+) -> FastAPI:
     """The app on ``settings``; without a ``runtime`` it serves nothing but describes itself
-    (its OpenAPI document is the same)."""
+    (its OpenAPI document is the same). ``host_echoes_request_id``: the host (Serve) answers
+    each request's ``X-Request-ID`` itself (serve/request_ids.py)."""
     api = FastAPI(
         title="Order Processor",
         version=settings.version,
@@ -63,6 +67,8 @@ def build_api(settings: Settings, runtime: Runtime | None) -> FastAPI:
     # The edge, outermost: header size limit, CORS, security headers (serve/headers.py), so a
     # 429 carries them too (a browser may read its Retry-After)
     install_edge(api, settings)
+    # around everything: every line of the request, a 431 or a 429 included, carries its id
+    api.add_middleware(RequestIds, host_echoes_id=host_echoes_request_id)
     api.state.runtime = runtime
     return api
 

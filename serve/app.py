@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from actors.logs import configure_logging
 from serve.api import create_api
 from serve.client_address import UVICORN_TRUSTS_NO_PROXY
 from serve.runtime import build_runtime
@@ -30,6 +31,7 @@ class Gateway:
     """The HTTP ingress replica: authenticates, validates, routes writes to the shards."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
+        configure_logging("ingress")  # JSON lines on stderr (actors/logs.py)
         self._runtime = build_runtime(Settings(**settings))
 
     def __serve_build_asgi_app__(self) -> FastAPI:
@@ -37,7 +39,8 @@ class Gateway:
         it once in each replica, after ``__init__``, so the FastAPI app is made from the
         replica's own ``Runtime`` (its connections, clients and memory) instead of being
         pickled from the driver; routes reach the runtime through ``app.state``."""
-        return create_api(self._runtime)
+        # Serve's RequestIdMiddleware, around the app, answers the request id it gave
+        return create_api(self._runtime, host_echoes_request_id=True)
 
 
 def build_app(args: dict[str, Any]) -> Application:

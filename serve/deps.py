@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from actors.logs import bind_user
 from serve.problems import Problem
 from serve.runtime import Runtime
 from serve.security import InvalidTokenError, TokenClaims
@@ -49,9 +50,11 @@ async def current_claims(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthenticated("Send a bearer access token in the Authorization header.")
     try:
-        return await runtime.sessions.authenticate(credentials.credentials)
+        claims = await runtime.sessions.authenticate(credentials.credentials)
     except InvalidTokenError:
         raise unauthenticated_token() from None
+    bind_user(claims.subject)  # on the request's lines from here on, and sent to the shard
+    return claims
 
 
 CurrentClaims = Annotated[TokenClaims, Depends(current_claims)]

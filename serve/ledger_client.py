@@ -14,6 +14,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
 from actors.domain.commands import Command
 from actors.ledger.results import Outcome
+from actors.logs import current_request_id
 from actors.routing import shard_index
 from actors.settings import LedgerSettings
 from actors.shard import shard_handles
@@ -40,14 +41,16 @@ class LedgerClient:
         return self._handles
 
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
-        """Run ``command`` on the user's shard; 503 if it cannot be reached in time."""
+        """Run ``command`` on the user's shard; 503 if it cannot be reached in time. The
+        request's id goes along, for the shard's log lines of the operation."""
         shard = self.handles[shard_index(username, self._config.shard_count)]
+        request_id = current_request_id()
         deadline = time.monotonic() + self._timeout_s
         backoff = FIRST_BACKOFF_S
         while True:
             remaining = deadline - time.monotonic()
             try:
-                ref = shard.execute.remote(username, command, idempotency_key)
+                ref = shard.execute.remote(username, command, idempotency_key, request_id)
                 result: Outcome = await asyncio.wait_for(ref, timeout=max(remaining, 0.01))
                 return result
             except RETRYABLE as error:

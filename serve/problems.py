@@ -32,6 +32,7 @@ from actors.ledger.results import Failed, Refused
 from actors.market.errors import CatalogueUnavailableError, PriceUnavailableError
 from actors.store.errors import StoreUnavailableError
 from actors.users.store import ProfileChangedError
+from serve.request_ids import request_id_of
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -139,9 +140,9 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     }
     if problem.errors:
         body["errors"] = problem.errors
-    trace_id = request.headers.get("x-request-id")
+    trace_id = request_id_of(request)  # the id of the request's log lines (serve/request_ids.py)
     if trace_id:
-        body["trace_id"] = trace_id[:128]
+        body["trace_id"] = trace_id
     return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
 
 

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from actors.ledger.projection import Projection
+from actors.logs import start_background
 from actors.store.port import LedgerStore
 from actors.store.records import Snapshot
 
@@ -57,7 +58,7 @@ class Projector:
         self._pending[projection.username] = earlier.merged(work) if earlier else work
         self._drained.clear()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._task = start_background(self._run())  # every user's writes, no one request's
 
     def has_pending(self, username: str) -> bool:
         """Whether some read model of ``username`` is not written yet."""

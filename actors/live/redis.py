@@ -25,6 +25,7 @@ from actors.cache.breaker import CircuitBreaker
 from actors.cache.client import GuardedRedis, redis_client
 from actors.live.fanout import CLOSED, LOST, LiveHub, Subscription
 from actors.live.port import LiveEvent
+from actors.logs import start_background
 from actors.market.keys import PRICES_CHANNEL
 from actors.store import keys
 
@@ -175,7 +176,7 @@ class RedisLiveSubscriber:
     async def subscribe(self, username: str) -> AsyncIterator[Subscription]:
         """A subscription for one stream: ``username``'s events and every price tick."""
         if self._task is None and not self._closed:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._task = start_background(self._run())  # for every stream, not the first one's
         async with self.hub.subscribe(username) as subscription:
             yield subscription
 

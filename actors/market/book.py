@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from actors.domain.quotes import Quote
+from actors.logs import start_background
 from actors.market.errors import PriceUnavailableError
 from actors.settings import LedgerSettings
 
@@ -50,7 +51,7 @@ class PriceBook:
     def start(self) -> None:
         """Refresh in the background from now on (idempotent; needs a running event loop)."""
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._refresh_forever())
+            self._task = start_background(self._refresh_forever())
 
     async def close(self) -> None:
         """Stop refreshing."""

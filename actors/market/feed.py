@@ -16,6 +16,7 @@ from typing import Any
 import ray
 
 from actors.domain.quotes import Quote
+from actors.logs import configure_logging
 from actors.market.ticker import PriceTicker
 from actors.settings import LedgerSettings
 
@@ -27,6 +28,7 @@ class PriceFeed:
     """Publishes a price for every asset of the catalogue every tick."""
 
     def __init__(self, settings: LedgerSettings) -> None:
+        configure_logging("price-feed")  # JSON lines on stderr (actors/logs.py)
         self._ticker = PriceTicker.from_settings(settings)
         with contextlib.suppress(RuntimeError):  # no running loop: the first call starts it
             self._ticker.start()

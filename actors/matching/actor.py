@@ -18,6 +18,7 @@ from typing import Any
 import ray
 
 from actors.ledger.results import Outcome
+from actors.logs import configure_logging
 from actors.market.feed import price_feed_handle
 from actors.matching.book import IndexedOrder
 from actors.matching.matcher import Matcher, Request
@@ -60,6 +61,7 @@ class OrderMatcher:
     """Fills and expires limit orders as prices tick."""
 
     def __init__(self, settings: LedgerSettings) -> None:
+        configure_logging("matcher")  # JSON lines on stderr (actors/logs.py)
         self._settings = settings
         open_orders = self._no_open_orders
         if settings.ledger_store == "dynamodb":

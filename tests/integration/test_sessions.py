@@ -14,6 +14,7 @@ from tests.integration.test_cash_concurrency import served_per_replica, wait_unt
 
 PROFILE = "/api/v1/auth/profile"
 REVOKED_WITHIN_S = 1.0
+NEW_PASSWORD = "Battery-Staple-77#"
 
 
 def login(http: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, Any]:
@@ -121,11 +122,10 @@ def test_a_logout_during_a_redis_stall_still_holds_after_redis_resumes(
 def test_a_password_change_ends_every_earlier_session(client: httpx.Client) -> None:
     user = new_user(client)
     first, second = login(client, user.username), login(client, user.username)
-    new_password = "Battery-Staple-77#"
 
     changed = client.post(
         "/api/v1/auth/password",
-        json={"current_password": PASSWORD, "new_password": new_password},
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
         headers=bearer(first["access_token"]),
     )
 
@@ -134,7 +134,7 @@ def test_a_password_change_ends_every_earlier_session(client: httpx.Client) -> N
     for earlier in (first, second, {"access_token": user.headers["Authorization"][7:]}):
         assert status_of(client, earlier["access_token"]) == 401
     assert status_of(client, changed.json()["access_token"]) == 200
-    assert login(client, user.username, new_password)["token_type"] == "bearer"
+    assert login(client, user.username, NEW_PASSWORD)["token_type"] == "bearer"
 
 
 def test_a_reused_refresh_token_ends_its_family(client: httpx.Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,17 @@ def disallow_ray_init(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("Unit tests must not start Ray; use the in-memory doubles instead.")
 
     monkeypatch.setattr(ray, "init", raise_on_init)
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found() -> Iterator[None]:
+    """An actor shell built here configures the process's logging (``actors/logs.py``), as in
+    its worker; the next test gets the root logger back as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

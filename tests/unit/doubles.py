@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from structlog.contextvars import get_contextvars
+
 from actors.domain.commands import Command
 from actors.domain.errors import InvalidOrderError
 from actors.ledger.results import Outcome
@@ -124,9 +126,11 @@ class InProcessLedger:
         self.service = service
         self.answers_ping = answers_ping
         self.calls: list[tuple[str, Command, str]] = []
+        self.log_contexts: list[dict[str, Any]] = []  # the log context of each call
 
     async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
         self.calls.append((username, command, idempotency_key))
+        self.log_contexts.append(get_contextvars())
         return await self.service.execute(username, command, idempotency_key)
 
     async def ping(self) -> bool:

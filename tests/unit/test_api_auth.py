@@ -117,6 +117,7 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(api: Api) -> N
 
     first = assert_problem(wrong_password, 401, "authentication_failed")
     second = assert_problem(unknown_user, 401, "authentication_failed")
+    assert first.pop("trace_id") != second.pop("trace_id")  # each request's own id
     assert first == second
     assert wrong_password.headers["www-authenticate"] == "Bearer"
     assert "Wrong-Horse-42!" not in wrong_password.text

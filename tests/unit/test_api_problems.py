@@ -4,6 +4,7 @@ readiness."""
 from __future__ import annotations
 
 import pickle
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -230,10 +231,29 @@ def test_a_wrong_method_is_a_405_problem_listing_the_allowed_one(api: Api) -> No
     assert response.headers["allow"] == "POST"
 
 
-def test_a_request_id_becomes_the_trace_id_truncated(api: Api) -> None:
-    response = api.get("/api/v1/nothing-here", headers={"X-Request-ID": "r" * 300})
+def test_a_request_id_becomes_the_trace_id_and_the_response_header(api: Api) -> None:
+    response = api.get("/api/v1/nothing-here", headers={"X-Request-ID": "trace-42.a:b"})
 
-    assert response.json()["trace_id"] == "r" * 128
+    assert response.json()["trace_id"] == "trace-42.a:b"
+    assert response.headers["x-request-id"] == "trace-42.a:b"
+
+
+@pytest.mark.parametrize("sent", ["r" * 129, "has space", "<script>", "-leading-dash"])
+def test_a_request_id_too_long_or_unsafe_is_replaced_by_a_fresh_one(api: Api, sent: str) -> None:
+    response = api.get("/api/v1/nothing-here", headers={"X-Request-ID": sent})
+
+    trace_id = response.json()["trace_id"]
+    assert trace_id != sent
+    assert uuid.UUID(trace_id).version == 4
+    assert response.headers["x-request-id"] == trace_id
+
+
+def test_a_request_without_an_id_gets_one_in_the_header_and_the_trace_id(api: Api) -> None:
+    first = api.get("/api/v1/nothing-here")
+    second = api.get("/api/v1/nothing-here")
+
+    assert first.json()["trace_id"] == first.headers["x-request-id"]
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
 
 
 def test_a_failure_with_the_store_unavailable_is_a_503_with_retry_after(api: Api) -> None:

@@ -16,6 +16,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError
 from actors.domain.commands import Deposit
 from actors.domain.events import Deposited
 from actors.ledger.results import Committed
+from actors.logs import bind_request
 from actors.routing import shard_index
 from actors.settings import LedgerSettings
 from serve import ledger_client
@@ -82,6 +83,20 @@ def execute(client: LedgerClient, key: str = "client-k1") -> Any:
     return asyncio.run(client.execute(USER, Deposit(Decimal("1.00")), key))
 
 
+def test_the_id_of_the_request_being_served_goes_with_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shards, mine = shards_for_user(COMMITTED)
+    client, _ = client_with(monkeypatch, shards)
+
+    async def in_a_request() -> Any:
+        bind_request("req-7")
+        return await client.execute(USER, Deposit(Decimal("1.00")), "client-k1")
+
+    assert asyncio.run(in_a_request()) == COMMITTED
+    assert mine.execute.calls[0][3] == "req-7"
+
+
 def test_a_command_goes_to_the_users_shard_and_its_outcome_comes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -90,7 +105,7 @@ def test_a_command_goes_to_the_users_shard_and_its_outcome_comes_back(
 
     assert execute(client) == COMMITTED
     assert execute(client) == COMMITTED
-    assert mine.execute.calls[0] == (USER, Deposit(Decimal("1.00")), "client-k1")
+    assert mine.execute.calls[0] == (USER, Deposit(Decimal("1.00")), "client-k1", None)
     assert sum(len(s.execute.calls) for s in shards) == 2
     assert len(lookups) == 1  # handles are looked up once and reused
 
