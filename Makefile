@@ -90,6 +90,7 @@ format: $(STAMP)
 bench: $(STAMP) system-deps
 	@command -v wrk >/dev/null || { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench.run
+	$(PY) -m bench.openloop_run
 	$(PY) -m bench.matching
 	$(PY) -m bench.live
 
