@@ -16,11 +16,11 @@ import yaml
 from ray.serve import Application
 from ray.serve.schema import ServeDeploySchema
 
+from cluster.serve_config import SERVE_CONFIG, ServeConfig
 from serve.app import build_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT.parent / "shared" / "data" / "kuberay"
-SERVE_CONFIG = ROOT / "cluster" / "serve_config.yaml"
 RAYSERVICE = ROOT / "cluster" / "kuberay" / "rayservice.yaml"
 
 
@@ -156,8 +156,6 @@ def test_a_misspelled_launcher_field_fails_the_schema_check() -> None:
 
 
 def test_the_launchers_reading_of_the_serve_config_is_the_files() -> None:
-    from cluster.serve_config import ServeConfig
-
     config = ServeConfig.load()
     raw = yaml.safe_load(SERVE_CONFIG.read_text())
     (app,) = raw["applications"]
@@ -175,8 +173,6 @@ def test_the_launchers_reading_of_the_serve_config_is_the_files() -> None:
 
 
 def test_a_misspelled_field_in_the_serve_config_fails_the_launcher(tmp_path: Path) -> None:
-    from cluster.serve_config import ServeConfig
-
     raw = yaml.safe_load(SERVE_CONFIG.read_text())
     raw["applications"][0]["deployments"][0]["max_ongoing_request"] = 8
     raw["applications"][0]["deployments"][0]["autoscaling_config"]["min_replica"] = 1
