@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from ray.serve import Application
 
@@ -14,6 +17,7 @@ from actors.ledger.reads import LedgerReader
 from actors.settings import LedgerSettings, dynamodb_client
 from actors.users.store import DynamoUserStore
 from serve.app import build_app
+from serve.routes import auth, balance, events, health, insights, inventory, orders, portfolio
 from serve.runtime import build_runtime
 from serve.settings import Settings
 
@@ -85,3 +89,31 @@ def test_the_runtime_is_wired_from_the_settings() -> None:
     assert runtime.cursors.decode("alice_01", cursor) == 5
     assert isinstance(runtime.users, DynamoUserStore)
     assert isinstance(runtime.reader, LedgerReader)
+
+
+def _dependencies(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
+
+
+def test_no_route_or_dependency_runs_in_a_worker_thread() -> None:
+    """FastAPI runs a plain ``def`` route or dependency in a thread: a hop per request that
+    cost the replica twice the rest of the no-op route's CPU."""
+    modules = (health, auth, balance, orders, portfolio, insights, inventory, events)
+    routes = [route for module in modules for route in module.router.routes]
+    assert all(isinstance(r, APIRoute) for r in routes)
+    sync = [
+        f"{route.path}: {getattr(d.call, '__name__', d.call)}"
+        for route in routes
+        for d in [route.dependant, *_dependencies(route.dependant)]
+        if d.call is not None and not _is_async(d.call)
+    ]
+
+    assert routes
+    assert sync == []
+
+
+def _is_async(call: Any) -> bool:
+    method = call if inspect.isroutine(call) else getattr(call, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
