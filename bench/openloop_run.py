@@ -1,51 +1,72 @@
-"""``python -m bench.openloop_run``: the open-loop scenarios at a ladder of arrival rates, each
-beside its baselines measured in the same run (issue 17, first part).
+"""``python -m bench.openloop_run``: the open-loop scenarios, each searched for the highest
+arrival rate it sustains, beside baselines measured in the same run (issue 17).
 
-On the in-memory store (the engine's own cost): the no-op on plain uvicorn (``bench/noop.py``),
-the no-op on the same Serve deployment (``GET /health``), cached balance reads, deposits and
-market orders, each offered at every rate of ``BENCH_OL_RATES`` for ``BENCH_OL_DURATION_S``.
-A rate is *sustained* when at least 95% of it was answered in time, with no 5xx and no failed
-request, and a p99 under ``BENCH_OL_P99_LIMIT_MS``. Writes ``bench/results/openloop.json`` and
-the table between the ``bench:openloop`` markers of docs/benchmarks.md.
+The generator is ``bench.loadgen`` (``BENCH_OL_PROCESSES`` client processes, raw HTTP/1.1,
+latency from each request's intended send time). For each load it offers a rising rate (from
+``BENCH_OL_START_RATE``, doubled each step, ``BENCH_OL_DURATION_S`` a step) until one is not
+sustained, then halves the gap twice between the last sustained rate and the first not. A rate
+is *sustained* when 95% of it was answered, with no 5xx, no failure and a p99 at most
+``BENCH_OL_P99_LIMIT_MS``.
+
+Baselines: the no-op on plain uvicorn (``bench/noop.py``, no Ray), the no-op ``GET /health`` on
+the same Serve deployment, and on the moto server the raw rate of single-item conditional
+``PutItem`` s (``bench.run.raw_put_rate``): the store's limit for an operation that makes one
+write before its answer. Scenarios, on the in-memory store and on the moto server: cached
+balance reads, portfolio reads (4 holdings), deposits, market orders, and a 70/30 read/write
+mix; then the no-op and market orders at half the orders' highest rate, for their p99s side by
+side. Writes ``bench/results/openloop.json``, the plots ``docs/img/openloop-<stack>.png`` and
+the summary between the ``bench:openloop`` markers of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-from bench.openloop import OpenLoopResult, Send, run_open_loop
+from bench.loadgen import LoadGenerator
+from bench.openloop import OpenLoopResult
+from bench.plots import latency_plot
+from bench.rawhttp import Call, Mix
 from bench.run import (
     DEPOSIT_BODY,
     HERE,
+    HOLDINGS,
     ORDER_ASSET,
     ORDER_BODY,
     SETTINGS,
     USERS,
     Bench,
+    raw_put_rate,
     say,
     update_doc,
 )
 from cluster.local import LocalStack, StackOptions
 from cluster.processes import free_port, wait_for_port
 
-RATES = [float(r) for r in os.environ.get("BENCH_OL_RATES", "100,200,400,800").split(",")]
+PROCESSES = int(os.environ.get("BENCH_OL_PROCESSES", "2"))
 DURATION_S = float(os.environ.get("BENCH_OL_DURATION_S", "5"))
+START_RATE = float(os.environ.get("BENCH_OL_START_RATE", "50"))
 P99_LIMIT_MS = float(os.environ.get("BENCH_OL_P99_LIMIT_MS", "1000"))
-CONNECTIONS = 256
+STEP = 2.0
+BISECTIONS = 2
+MAX_STEPS = 14
+LOWEST_RATE = 5.0
 QUIET = ("--no-access-log", "--log-level", "warning")
-COLUMNS = "load | offered/s | achieved/s | p50 ms | p99 ms | max ms | statuses | lag ms | sustained"
 BEGIN, END = "<!-- bench:openloop:begin -->", "<!-- bench:openloop:end -->"
 RUN = uuid.uuid4().hex[:8]
+NOOP, UVICORN = "no-op, Serve (GET /health)", "no-op, plain uvicorn"
+BALANCE, PORTFOLIO = "cached balance reads", "portfolio reads (4 holdings)"
+DEPOSITS, ORDERS, MIX = "deposits", "market orders", "70/30 read/write mix"
+HALF = " at half the orders' highest rate"
+DOC_IMAGES = HERE.parent / "docs" / "img"
 
 
 def sustained(result: OpenLoopResult) -> bool:
@@ -59,49 +80,86 @@ def sustained(result: OpenLoopResult) -> bool:
     )
 
 
-def ladder(url: str, send: Send, name: str) -> list[dict[str, Any]]:
-    """``send`` at each rate of the ladder, the summary of each (stops after the first rate the
-    server did not sustain: higher ones only pile up its queue)."""
-    rows: list[dict[str, Any]] = []
-    for rate in RATES:
-        say(f"open loop: {name} at {rate:g}/s for {DURATION_S:g} s")
+@dataclass
+class Runner:
+    """Offers loads to one URL and keeps every measurement."""
 
-        async def go(rate: float = rate) -> OpenLoopResult:
-            limits = httpx.Limits(max_connections=CONNECTIONS)
-            async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-                return await run_open_loop(client, send, rate, DURATION_S, say)
+    generator: LoadGenerator
+    url: str
+    stack: str
+    bench: Bench | None = None  # to wait for the read models after a write load
+    rows: list[dict[str, Any]] | None = None
 
-        result = asyncio.run(go())
-        rows.append({"load": name, **result.summary(), "sustained": sustained(result)})
-        if not rows[-1]["sustained"]:
-            break
-    return rows
-
-
-def get(path: str, tokens: list[str] | None = None) -> Send:
-    """A GET of ``path``, as user ``i mod len(tokens)`` when given tokens."""
-
-    def send(client: httpx.AsyncClient, index: int) -> Any:
-        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"} if tokens else {}
-        return client.get(path, headers=headers)
-
-    return send
-
-
-def post(path: str, tokens: list[str], body: dict[str, str]) -> Send:
-    """A POST of ``body`` to ``path`` as user ``i mod len(tokens)``, with a key of its own."""
-
-    def send(client: httpx.AsyncClient, index: int) -> Any:
-        headers = {
-            "Authorization": f"Bearer {tokens[index % len(tokens)]}",
-            "Idempotency-Key": f"ol-{RUN}-{path.rsplit('/', 1)[-1]}-{index}",
+    def once(self, load: str, mix: Mix, rate: float) -> dict[str, Any]:
+        """One rate of one load: its figures, kept."""
+        say(f"{self.stack}: {load} at {rate:.0f}/s for {DURATION_S:g} s")
+        result = self.generator.run(self.url, mix, rate, DURATION_S)
+        row = {
+            "stack": self.stack,
+            "load": load,
+            **result.summary(),
+            "sustained": sustained(result),
+            "client_cpu_ms_per_request": round(
+                1000 * self.generator.last_cpu_s / max(result.sent, 1), 3
+            ),
+            "connections": self.generator.last_connections,
         }
-        return client.post(path, json=body, headers=headers)
+        say(
+            f"  {row['achieved_rate']}/s answered, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms,"
+            f" {row['statuses'] or row['failures']}, client lag {row['worst_send_lag_ms']} ms"
+            f" -> {'sustained' if row['sustained'] else 'NOT sustained'}"
+        )
+        if self.bench is not None and any(call.keyed for call, _ in mix.calls):
+            self.bench.flush()  # the next rate starts with the read models written
+        if self.rows is not None:
+            self.rows.append(row)
+        time.sleep(0.5)
+        return row
 
-    return send
+    def search(self, load: str, mix: Mix) -> float:
+        """The highest rate ``load`` sustains (see the module's docstring); 0 if none."""
+        good, bad, rate, bisected = 0.0, 0.0, START_RATE, 0
+        for _ in range(MAX_STEPS):
+            if self.once(load, mix, rate)["sustained"]:
+                good = rate
+            else:
+                bad = rate
+            if bad and good:
+                if bisected == BISECTIONS:
+                    break
+                bisected += 1
+                rate = (good + bad) / 2
+            elif bad:
+                if rate / 2 < LOWEST_RATE:
+                    break
+                rate /= 2
+            else:
+                rate *= STEP
+        return good
 
 
-def plain_uvicorn_noop() -> list[dict[str, Any]]:
+def mixes(tokens: list[str], host: str) -> dict[str, Mix]:
+    """The loads of a stack, as users ``tokens`` (each with cash and 4 holdings)."""
+    users = tuple(tokens)
+    balance = Call("GET", "/api/v1/balance")
+    portfolio = Call("GET", "/api/v1/portfolio")
+    deposit = Call("POST", "/api/v1/balance/deposit", json.dumps(DEPOSIT_BODY).encode(), True)
+    order = Call("POST", "/api/v1/orders", json.dumps(ORDER_BODY).encode(), True)
+
+    def mix(*calls: tuple[Call, int], name: str) -> Mix:
+        return Mix(calls, users, host, f"ol-{RUN}-{name}")
+
+    return {
+        NOOP: Mix(((Call("GET", "/health", anonymous=True), 1),), host=host),
+        BALANCE: mix((balance, 1), name="balance"),
+        PORTFOLIO: mix((portfolio, 1), name="portfolio"),
+        DEPOSITS: mix((deposit, 1), name="deposit"),
+        ORDERS: mix((order, 1), name="order"),
+        MIX: mix((balance, 4), (portfolio, 3), (deposit, 1), (order, 2), name="mix"),
+    }
+
+
+def plain_uvicorn(generator: LoadGenerator, rows: list[dict[str, Any]]) -> float:
     """The no-op on plain uvicorn, in a process of its own."""
     port = free_port()
     server = subprocess.Popen(
@@ -109,74 +167,150 @@ def plain_uvicorn_noop() -> list[dict[str, Any]]:
     )
     try:
         wait_for_port(port, 30, "uvicorn (the plain no-op)", server)
-        return ladder(f"http://127.0.0.1:{port}", get("/"), "no-op, plain uvicorn")
+        noop = Mix(((Call("GET", "/", anonymous=True), 1),))
+        return Runner(generator, f"http://127.0.0.1:{port}", "uvicorn", rows=rows).search(
+            UVICORN, noop
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def memory_stack() -> list[dict[str, Any]]:
-    """The Serve no-op and the scenarios, on the shards' in-memory ledger."""
-    rows = plain_uvicorn_noop()
-    with LocalStack(StackOptions.isolated("haproxy", {**SETTINGS, "ledger_store": "memory"})) as st:
-        bench = Bench(st, "memory")
-        say(f"memory: registering {USERS} users")
-        tokens = bench.users_with_cash(USERS)
-        bench.wait_for_price(ORDER_ASSET)
-        for token in tokens:  # warm: every user active, its balance cached
-            bench.post("/api/v1/orders", token, ORDER_BODY, retry_s=30)
-        bench.flush()
-        scenarios: list[tuple[str, Send]] = [
-            ("no-op, Serve (GET /health)", get("/health")),
-            ("cached balance reads", get("/api/v1/balance", tokens)),
-            ("deposits", post("/api/v1/balance/deposit", tokens, DEPOSIT_BODY)),
-            ("market orders", post("/api/v1/orders", tokens, ORDER_BODY)),
-        ]
-        for name, send in scenarios:
-            rows += ladder(st.url, send, name)
+def prepare(stack: LocalStack, label: str) -> tuple[Bench, list[str]]:
+    """``USERS`` users with cash and the portfolio's 4 holdings, every path warm."""
+    bench = Bench(stack, label)
+    say(f"{label}: registering {USERS} users, each with cash and 4 holdings")
+    tokens = bench.users_with_cash(USERS)
+    bench.wait_for_price(ORDER_ASSET)
+    orders = [
+        {"order_type": "market_buy", "asset_id": asset_id, "quantity": quantity}
+        for asset_id, quantity in HOLDINGS.items()
+    ]
+
+    def holdings(token: str) -> None:
+        for order in orders:
+            bench.post("/api/v1/orders", token, order, retry_s=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(holdings, tokens))
+    bench.flush()
+    return bench, tokens
+
+
+def run_stack(generator: LoadGenerator, label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every load on one stack (``memory`` or ``dynamodb``): its highest rates and baselines."""
+    settings = {**SETTINGS, "ledger_store": "memory"} if label == "memory" else SETTINGS
+    with LocalStack(StackOptions.isolated("haproxy", settings)) as stack:
+        bench, tokens = prepare(stack, label)
+        runner = Runner(generator, stack.url, label, bench, rows)
+        loads = mixes(tokens, "127.0.0.1")
+        best = {name: runner.search(name, mix) for name, mix in loads.items()}
+        half = max(best[ORDERS] / 2, LOWEST_RATE)
+        at_half = {
+            name: runner.once(name + HALF, loads[name], half)["p99_ms"] for name in (NOOP, ORDERS)
+        }
+        figures: dict[str, Any] = {"best": best, "half_rate": half, "p99_at_half": at_half}
+        if label == "dynamodb":
+            say("dynamodb: raw conditional PutItem rate of the same moto server (32 threads)")
+            raw = raw_put_rate(stack.settings["dynamodb_endpoint_url"], 32)
+            say(f"  {raw['rps']:.0f} writes/s")
+            figures["raw_put_rate"] = raw["rps"]
+        return figures
+
+
+def goals(stacks: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, str]]:
+    """Issue 17's acceptance item 1: (what, measured, goal, how) for each figure."""
+    rows: list[tuple[str, float, float, str]] = []
+    memory, moto = stacks.get("memory"), stacks.get("dynamodb")
+    if memory and memory["best"][NOOP]:
+        noop = memory["best"][NOOP]
+        rows.append(
+            ("memory: market orders / Serve no-op", memory["best"][ORDERS] / noop, 0.5, ">=")
+        )
+        rows.append(
+            (
+                "memory: cached balance reads / Serve no-op",
+                memory["best"][BALANCE] / noop,
+                0.8,
+                ">=",
+            )
+        )
+        p99 = memory["p99_at_half"]
+        if p99[NOOP]:
+            rows.append(
+                (
+                    "memory: order p99 / no-op p99, at half the orders' rate",
+                    p99[ORDERS] / p99[NOOP],
+                    3.0,
+                    "<=",
+                )
+            )
+    if moto and moto.get("raw_put_rate"):
+        rows.append(
+            (
+                "moto: market orders / (raw writes/s / 1 write per order)",
+                moto["best"][ORDERS] / moto["raw_put_rate"],
+                0.7,
+                ">=",
+            )
+        )
     return rows
 
 
-def best(rows: list[dict[str, Any]], load: str) -> float:
-    """The highest rate ``load`` sustained (0 if none)."""
-    return max((r["offered_rate"] for r in rows if r["load"] == load and r["sustained"]), default=0)
-
-
-def report(rows: list[dict[str, Any]], when: str) -> str:
-    """The markdown of a run: every rate of every load, then the ratios to the Serve no-op."""
+def report(stacks: dict[str, dict[str, Any]], uvicorn: float, when: str) -> str:
+    """The markdown of a run: highest sustained rates, ratios, goals, plots."""
     lines = [
-        f"Run of {when} on {os.cpu_count()} CPUs, in-memory store, HAProxy ingress; "
-        f"{DURATION_S:g} s per rate, sustained = 95% answered, no 5xx, p99 <= {P99_LIMIT_MS:g} ms.",
+        f"Run of {when} on {os.cpu_count()} CPUs, HAProxy ingress, {USERS} users; "
+        f"{PROCESSES} client processes; {DURATION_S:g} s per rate; sustained = 95% answered, "
+        f"no 5xx, p99 <= {P99_LIMIT_MS:g} ms. Plain-uvicorn no-op: {uvicorn:.0f}/s.",
         "",
-        f"| {COLUMNS} |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+        "| stack | load | highest sustained rate/s | of the Serve no-op's | of the store's limit |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
-    for r in rows:
+    for label, figures in stacks.items():
+        noop, raw = figures["best"][NOOP], figures.get("raw_put_rate")
+        if raw:
+            lines.append(
+                f"| {label} | raw conditional PutItem (store's limit) | {raw:.0f} | - | - |"
+            )
+        for load, rate in figures["best"].items():
+            of_noop = f"{rate / noop:.2f}" if noop else "-"
+            of_store = f"{rate / raw:.2f}" if raw and load in (DEPOSITS, ORDERS) else "-"
+            lines.append(f"| {label} | {load} | {rate:.0f} | {of_noop} | {of_store} |")
+        p99 = figures["p99_at_half"]
         lines.append(
-            f"| {r['load']} | {r['offered_rate']:g} | {r['achieved_rate']:g} | {r['p50_ms']} | "
-            f"{r['p99_ms']} | {r['max_ms']} | {r['statuses'] or r['failures']} | "
-            f"{r['worst_send_lag_ms']} | {'yes' if r['sustained'] else 'no'} |"
+            f"| {label} | p99 at {figures['half_rate']:.0f}/s: no-op {p99[NOOP]} ms, "
+            f"market orders {p99[ORDERS]} ms | | | |"
         )
-    noop = best(rows, "no-op, Serve (GET /health)")
     lines += [
         "",
-        "| load | highest sustained rate/s | of the Serve no-op's |",
-        "| --- | ---: | ---: |",
+        "| goal (issue 17, item 1) | measured | goal | met |",
+        "| --- | ---: | ---: | --- |",
     ]
-    loads = dict.fromkeys(r["load"] for r in rows)
-    for load in loads:
-        rate = best(rows, load)
-        ratio = f"{rate / noop:.2f}" if noop else "-"
-        lines.append(f"| {load} | {rate:g} | {ratio} |")
+    for what, value, goal, how in goals(stacks):
+        met = value >= goal if how == ">=" else value <= goal
+        lines.append(f"| {what} | {value:.2f} | {how} {goal:g} | {'yes' if met else 'no'} |")
+    lines += ["", *(f"![{label}](img/openloop-{label}.png)" for label in stacks)]
     return "\n".join(lines)
 
 
-def main(run: Callable[[], list[dict[str, Any]]] = memory_stack) -> int:
+def main() -> int:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    rows = run()
+    rows: list[dict[str, Any]] = []
+    stacks: dict[str, dict[str, Any]] = {}
+    with LoadGenerator(PROCESSES) as generator:
+        uvicorn = plain_uvicorn(generator, rows)
+        for label in ("memory", "dynamodb"):
+            stacks[label] = run_stack(generator, label, rows)
+    for label in stacks:
+        plotted = [r for r in rows if r["stack"] in (label, "uvicorn") and HALF not in r["load"]]
+        latency_plot(
+            plotted, f"Open loop, {label} store ({when})", DOC_IMAGES / f"openloop-{label}.png"
+        )
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "openloop.json").write_text(json.dumps(rows, indent=2) + "\n")
-    table = report(rows, when)
+    out = {"date": when, "uvicorn_noop": uvicorn, "stacks": stacks, "rows": rows}
+    (HERE / "results" / "openloop.json").write_text(json.dumps(out, indent=2) + "\n")
+    table = report(stacks, uvicorn, when)
     print(table, flush=True)
     update_doc(table, BEGIN, END)
     return 0
