@@ -110,6 +110,16 @@ class LedgerShard:
             request_id,
         )
 
+    async def execute_many(
+        self, requests: list[tuple[str, Command, str, str | None]]
+    ) -> list[Outcome | BaseException]:
+        """``execute`` for each of ``requests`` (username, command, key, request id), run
+        concurrently (in order per user, as the service serializes each user): one Ray call
+        for what a Gateway replica had waiting for this shard (``serve.shard_calls``). An
+        exception answers its own request only."""
+        runs = (self.execute(u, c, k, r) for u, c, k, r in requests)
+        return list(await asyncio.gather(*runs, return_exceptions=True))
+
     async def run_commands(self, requests: list[tuple[str, Command, str]]) -> list[Outcome]:
         """Run the matcher's fills and expiries, concurrently across users (in order per
         user); one outcome each, one log line each (no request: the matcher asked)."""

@@ -19,6 +19,7 @@ from actors.routing import shard_index
 from actors.settings import LedgerSettings
 from actors.shard import shard_handles
 from serve.problems import unavailable
+from serve.shard_calls import ShardCalls
 
 RETRYABLE = (ActorUnavailableError, ActorDiedError, RayActorError)
 FIRST_BACKOFF_S = 0.05
@@ -28,10 +29,12 @@ MAX_BACKOFF_S = 1.0
 class LedgerClient:
     """The ingress side of the write path."""
 
-    def __init__(self, config: LedgerSettings, timeout_s: float) -> None:
+    def __init__(self, config: LedgerSettings, timeout_s: float, calls_in_flight: int) -> None:
         self._config = config
         self._timeout_s = timeout_s
+        self._calls_in_flight = calls_in_flight
         self._handles: list[Any] | None = None
+        self._calls: dict[int, tuple[Any, ShardCalls]] = {}  # by id(handle), the handle kept
 
     @property
     def handles(self) -> list[Any]:
@@ -50,8 +53,10 @@ class LedgerClient:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                ref = shard.execute.remote(username, command, idempotency_key, request_id)
-                result: Outcome = await asyncio.wait_for(ref, timeout=max(remaining, 0.01))
+                call = self._shard_calls(shard).submit(
+                    (username, command, idempotency_key, request_id)
+                )
+                result: Outcome = await asyncio.wait_for(call, timeout=max(remaining, 0.01))
                 return result
             except RETRYABLE as error:
                 if isinstance(error, ActorDiedError):
@@ -67,8 +72,17 @@ class LedgerClient:
                     "The ledger did not answer in time; retry with the same key."
                 ) from None
 
+    def _shard_calls(self, shard: Any) -> ShardCalls:
+        """The batching of this replica's calls to ``shard`` (see ``serve.shard_calls``)."""
+        known = self._calls.get(id(shard))
+        if known is None:
+            known = (shard, ShardCalls(shard, self._calls_in_flight))
+            self._calls[id(shard)] = known
+        return known[1]
+
     def _reresolve(self, username: str) -> Any:
         self._handles = None
+        self._calls.clear()
         return self.handles[shard_index(username, self._config.shard_count)]
 
     async def ping(self, timeout_s: float = 2.0) -> bool:

@@ -81,7 +81,7 @@ def build_runtime(settings: Settings) -> Runtime:
         passwords=Passwords(),
         users=DynamoUserStore(client, settings.table_name, runner),
         reader=LedgerReader(store, cache, telemetry),
-        ledger=LedgerClient(config, settings.actor_call_timeout_s),
+        ledger=LedgerClient(config, settings.actor_call_timeout_s, settings.shard_calls_in_flight),
         cache=cache,
         cursors=CursorCodec(settings.jwt_secret),
         store=store,

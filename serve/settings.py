@@ -21,6 +21,9 @@ class Settings(LedgerSettings):
 
     ingress_replicas: int = Field(default=1, ge=1)
     actor_call_timeout_s: float = 10.0
+    # calls a replica keeps outstanding per shard; commands arriving meanwhile go in the next
+    # call together (serve/shard_calls.py)
+    shard_calls_in_flight: int = Field(default=2, ge=1, le=64)
 
     # Tokens: HS256 signs with jwt_secret; RS256 with jwt_private_key (PEM). Either way the
     # signing key is named jwt_key_id in each token's ``kid``, and jwt_verification_keys

@@ -141,7 +141,7 @@ def test_shards_spread_over_nodes_and_a_lost_nodes_users_come_back_elsewhere_int
     workers = {node.node_id: node for node in cluster.worker_nodes}
     assert set(placed) == set(workers), f"{SHARDS} shards not one or more on each worker: {placed}"
 
-    ledger = LedgerClient(stores, timeout_s=60)
+    ledger = LedgerClient(stores, timeout_s=60, calls_in_flight=2)
     amounts = {u: Decimal(f"{10 + i}.25") for i, u in enumerate(USERS)}
     first_keys = {u: f"first-{u}" for u in USERS}
     assert balances(deposit_each(ledger, amounts, first_keys)) == amounts

@@ -68,7 +68,7 @@ def client_with(
 
     monkeypatch.setattr(ledger_client, "shard_handles", fake_handles)
     monkeypatch.setattr(ledger_client, "FIRST_BACKOFF_S", 0.01)
-    client = LedgerClient(LedgerSettings(shard_count=len(generations[0])), timeout_s)
+    client = LedgerClient(LedgerSettings(shard_count=len(generations[0])), timeout_s, 2)
     return client, lookups
 
 
