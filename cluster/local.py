@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster.faults import StackFaults
 from cluster.processes import (
     ChildProcess,
     free_port,
@@ -52,12 +53,18 @@ class StackOptions:
     )
     use_aws: bool = field(default_factory=lambda: os.environ.get("OP_USE_AWS") == "1")
     include_dashboard: bool = True
+    # Put a FaultProxy between the stack and the DynamoDB endpoint it starts, and expose the
+    # fault hooks as ``stack.faults`` (fault tests and bench/faults.py only).
+    fault_proxy: bool = False
     app_settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def isolated(cls, proxy: str, app_settings: dict[str, Any]) -> StackOptions:
+    def isolated(
+        cls, proxy: str, app_settings: dict[str, Any], fault_proxy: bool = False
+    ) -> StackOptions:
         """Everything started afresh on free ports, ignoring the environment (tests, benchmarks)."""
         return cls(
+            fault_proxy=fault_proxy,
             http_port=free_port(),
             proxy=proxy,
             ray_address=None,
@@ -84,6 +91,7 @@ class LocalStack:
         self.metrics_url: str | None = None  # the Prometheus text of the (head) node's metrics
         self._owns_ray = False
         self._session_dir: str | None = None
+        self.faults: StackFaults | None = None  # with StackOptions(fault_proxy=True)
         self.serve_config = ServeConfig.load()
 
     @property
@@ -112,6 +120,8 @@ class LocalStack:
             **self._start_stores(),
             **self.options.app_settings,
         }
+        if self.options.fault_proxy:
+            self._start_faults()
         self._prepare_table()
         self._start_ray()
         self.deploy()
@@ -134,6 +144,17 @@ class LocalStack:
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
             os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         return settings
+
+    def _start_faults(self) -> None:
+        """Route the stack's DynamoDB traffic through a FaultProxy (the endpoint we started)."""
+        from serve.settings import Settings
+
+        if "moto" not in self.children:
+            raise ValueError("fault_proxy needs the moto server the stack starts itself")
+        settings = Settings(**self.settings)
+        self.faults = StackFaults.start(self.children, settings.namespace, settings.shard_count)
+        self.settings["dynamodb_endpoint_url"] = self.faults.proxy.url
+        self._say(f"fault proxy on {self.faults.proxy.url} in front of moto")
 
     def _start_child(self, child: ChildProcess) -> None:
         self._say(f"starting {child.name} on 127.0.0.1:{child.port}")
@@ -270,6 +291,8 @@ class LocalStack:
             self._say(f"stopped {killed} HAProxy process(es)")
         for child in reversed(list(self.children.values())):
             child.stop()
+        if self.faults is not None:
+            self.faults.proxy.stop()
 
     def stop_redis(self) -> None:
         """Stop the local ``redis-server`` (fault tests)."""
