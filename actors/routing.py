@@ -16,3 +16,8 @@ def shard_index(username: str, shard_count: int) -> int:
 def shard_name(index: int) -> str:
     """The Ray actor name of shard ``index``."""
     return f"ledger-{index}"
+
+
+def user_actor_name(username: str) -> str:
+    """The Ray actor name of ``username``'s own actor (the ``dedicated`` placement)."""
+    return f"user-{username}"

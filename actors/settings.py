@@ -44,6 +44,12 @@ class LedgerSettings(BaseSettings):
     snapshot_every: int = Field(default=50, ge=1)
     receipts_ttl_s: int = 24 * 3600
     allow_fault_injection: bool = False
+    # Where users live (actors/placement.py): "pool" hosts them on the ``shard_count`` shards;
+    # "dedicated" gives each active user its own Ray actor named ``user-<username>``, which
+    # stops once its user is passivated (``idle_timeout_s``), at most ``dedicated_max_actors``
+    # live at once per ingress replica (beyond that, 503 until one is idle)
+    placement: Literal["pool", "dedicated"] = "pool"
+    dedicated_max_actors: int = Field(default=200, ge=1)
 
     # Cash limits (the original system's defaults)
     min_amount: Decimal = Decimal("0.01")

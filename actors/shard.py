@@ -20,7 +20,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from actors.cache.read_cache import RedisReadCache
 from actors.domain.commands import Command
 from actors.domain.errors import InvalidOrderError
-from actors.ledger.maintenance import Maintenance
+from actors.ledger.maintenance import PASSIVATION_INTERVAL_S, Maintenance
 from actors.ledger.operations_log import logged_operation
 from actors.ledger.results import Outcome
 from actors.ledger.service import LedgerService
@@ -75,8 +75,18 @@ class LedgerShard:
             live=self._live,
             telemetry=RayTelemetry(shard=ray.get_runtime_context().get_actor_name() or "unnamed"),
         )
-        self._maintenance = Maintenance(self._service, cache)
+        # A dedicated actor (one user, actors/placement.py) checks for idleness more often,
+        # and stops itself once its user is passivated
+        self._dedicated = settings.placement == "dedicated"
+        every = min(PASSIVATION_INTERVAL_S, settings.idle_timeout_s / 2)
+        self._maintenance = Maintenance(
+            self._service,
+            cache,
+            passivation_every_s=every if self._dedicated else PASSIVATION_INTERVAL_S,
+        )
         self._maintenance_task: asyncio.Task[None] | None = None
+        self._idle_task: asyncio.Task[None] | None = None
+        self._in_flight = 0
 
     async def _latest_quotes(self) -> Any:
         if self._feed is None:
@@ -103,12 +113,16 @@ class LedgerShard:
         """Run one command for one user (see ``LedgerService.execute``); its log lines carry
         the user and the ingress's ``request_id``."""
         self._start_background()  # before the binding: the background must not inherit it
-        return await logged_operation(
-            command,
-            lambda: asyncio.shield(self._service.execute(username, command, idempotency_key)),
-            username,
-            request_id,
-        )
+        self._in_flight += 1
+        try:
+            return await logged_operation(
+                command,
+                lambda: asyncio.shield(self._service.execute(username, command, idempotency_key)),
+                username,
+                request_id,
+            )
+        finally:
+            self._in_flight -= 1
 
     async def execute_many(
         self, requests: list[tuple[str, Command, str, str | None]]
@@ -128,7 +142,29 @@ class LedgerShard:
             logged_operation(c, functools.partial(self._service.execute, u, c, k), u)
             for u, c, k in requests
         )
-        return list(await asyncio.shield(asyncio.gather(*runs)))
+        self._in_flight += 1
+        try:
+            return list(await asyncio.shield(asyncio.gather(*runs)))
+        finally:
+            self._in_flight -= 1
+
+    async def stop_if_idle(self) -> bool:
+        """Dedicated placement: passivate every user idle for ``idle_timeout_s``; True when
+        none is left and nothing runs (the caller then stops this actor)."""
+        self._service.passivate_idle()
+        return self._is_empty()
+
+    def _is_empty(self) -> bool:
+        return self._in_flight == 0 and self._service.stats()["active_users"] == 0
+
+    async def _stop_when_idle(self) -> None:
+        """Dedicated placement: once the user is passivated, stop (a request arriving while
+        it stops gets ``ActorDiedError``; the ingress then asks for a fresh actor)."""
+        while True:
+            await asyncio.sleep(IDLE_CHECK_S)
+            if self._is_empty():
+                ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+                return
 
     async def ping(self) -> dict[str, Any]:
         """Liveness, place and size: the pid, the Ray node it runs on, active users, the
@@ -161,8 +197,11 @@ class LedgerShard:
             self._reports.handle()  # the matcher runs as soon as any shard does
             loop = asyncio.get_running_loop()
             self._maintenance_task = loop.create_task(self._maintenance.run_forever())
+            if self._dedicated:
+                self._idle_task = loop.create_task(self._stop_when_idle())
 
 
+IDLE_CHECK_S = 1.0  # how often a dedicated actor looks whether its user is gone
 PLACEMENT_MEMORY_BYTES = 1  # a resource request, so that Ray honours the placement
 
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import ray
@@ -39,13 +39,13 @@ class RayShards:
 
     def __init__(self, namespace: str) -> None:
         self._namespace = namespace
-        self._handles: dict[int, Any] = {}
+        self._handles: dict[Hashable, Any] = {}
 
-    async def run(self, shard: int, requests: Sequence[Request]) -> Sequence[Outcome]:
+    async def run(self, shard: Hashable, requests: Sequence[Request]) -> Sequence[Outcome]:
         handle: Any = self._handles.get(shard)
         if handle is None:
             handle = await asyncio.to_thread(
-                ray.get_actor, shard_name(shard), namespace=self._namespace
+                ray.get_actor, shard_name(int(str(shard))), namespace=self._namespace
             )
             self._handles[shard] = handle
         try:
@@ -54,6 +54,33 @@ class RayShards:
             self._handles.pop(shard, None)
             raise
         return outcomes
+
+
+class PlacedUsers:
+    """The ``dedicated`` placement: the fills of a user go to its own actor, created anew if
+    it stopped while idle (open orders outlive their user's actor)."""
+
+    def __init__(self, placement: Any) -> None:
+        self._placement = placement  # an actors.placement.Placement (imported late: a cycle)
+
+    async def run(self, shard: Hashable, requests: Sequence[Request]) -> Sequence[Outcome]:
+        username = str(shard)
+        handle = await self._placement.handle_for(username)
+        try:
+            outcomes: Sequence[Outcome] = await handle.run_commands.remote(list(requests))
+        except Exception:
+            self._placement.forget(username)
+            raise
+        return outcomes
+
+
+def matcher_for(settings: LedgerSettings, open_orders: Any) -> Matcher:
+    """A ``Matcher`` whose fills go where ``settings.placement`` puts each user."""
+    from actors.placement import placement_for  # late: actors.shard imports this module
+
+    placement = placement_for(settings)
+    shards = PlacedUsers(placement) if settings.placement == "dedicated" else None
+    return Matcher(shards or RayShards(settings.namespace), placement.route, open_orders)
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
@@ -69,7 +96,7 @@ class OrderMatcher:
                 dynamodb_client(settings), settings.table_name, BlockingRunner(2, "matcher-io")
             )
             open_orders = store.open_orders
-        self._matcher = Matcher(RayShards(settings.namespace), settings.shard_count, open_orders)
+        self._matcher = matcher_for(settings, open_orders)
         self._task: asyncio.Task[None] | None = None
         self._ready = False
         with contextlib.suppress(RuntimeError):  # no running loop: the first call starts it

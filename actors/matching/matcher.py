@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,7 +25,6 @@ from actors.domain.quotes import Quote
 from actors.ledger.errors import IdempotencyKeyReusedError
 from actors.ledger.results import Committed, Failed, Outcome
 from actors.matching.book import IndexedOrder, OpenOrderBook
-from actors.routing import shard_index
 from actors.store.records import OrderView
 
 log = logging.getLogger(__name__)
@@ -34,11 +33,11 @@ GONE = (OrderNotFillableError, IdempotencyKeyReusedError)
 
 
 class ShardCommands(Protocol):
-    """Where the matcher's commands go: the shard that hosts their users."""
+    """Where the matcher's commands go: the actor that hosts their users."""
 
-    async def run(self, shard: int, requests: Sequence[Request]) -> Sequence[Outcome]:
-        """Run ``requests`` on shard ``shard``; one outcome each, in order (raises when the
-        shard does not answer)."""
+    async def run(self, shard: Hashable, requests: Sequence[Request]) -> Sequence[Outcome]:
+        """Run ``requests`` on the actor ``shard`` (a key of ``route``); one outcome each, in
+        order (raises when the actor does not answer)."""
 
 
 OpenOrders = Callable[[], Awaitable[list[tuple[str, OrderView]]]]
@@ -67,13 +66,13 @@ class Matcher:
     def __init__(
         self,
         shards: ShardCommands,
-        shard_count: int,
+        route: Callable[[str], Hashable],
         open_orders: OpenOrders,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.book = OpenOrderBook()
         self._shards = shards
-        self._shard_count = shard_count
+        self._route = route  # username -> the key of its actor (actors/placement.py)
         self._open_orders = open_orders
         self._clock = clock
         self._closed_recently: set[str] = set()
@@ -103,7 +102,7 @@ class Matcher:
     async def match(self, quotes: Mapping[str, Quote]) -> MatchReport:
         """One round: fill what ``quotes`` cross, expire what is due, through the owners."""
         now = self._clock()
-        by_shard: dict[int, list[tuple[IndexedOrder, Request]]] = {}
+        by_shard: dict[Hashable, list[tuple[IndexedOrder, Request]]] = {}
         for asset_id, quote in quotes.items():
             if quote.price <= 0:
                 continue
@@ -120,23 +119,23 @@ class Matcher:
 
     def _queue(
         self,
-        by_shard: dict[int, list[tuple[IndexedOrder, Request]]],
+        by_shard: dict[Hashable, list[tuple[IndexedOrder, Request]]],
         order: IndexedOrder,
         command: Command,
         key: str,
     ) -> None:
-        shard = shard_index(order.username, self._shard_count)
+        shard = self._route(order.username)
         pending = by_shard.setdefault(shard, [])
         if all(o.order_id != order.order_id for o, _ in pending):  # a due order may also cross
             pending.append((order, (order.username, command, key)))
 
     async def _send(
-        self, shard: int, work: list[tuple[IndexedOrder, Request]], report: MatchReport
+        self, shard: Hashable, work: list[tuple[IndexedOrder, Request]], report: MatchReport
     ) -> None:
         try:
             outcomes: Sequence[Any] = await self._shards.run(shard, [r for _, r in work])
         except Exception:  # the shard is down or restarting: the next tick tries again
-            log.warning("shard %d did not take %d fills; retrying", shard, len(work), exc_info=True)
+            log.warning("shard %s did not take %d fills; retrying", shard, len(work), exc_info=True)
             outcomes = [None] * len(work)
         for (order, (_, command, _)), outcome in zip(work, outcomes, strict=True):
             self._settle(order, command, outcome, report)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ray.exceptions import ActorDiedError, ActorUnavailableError
 
+from actors import placement
 from actors.domain.commands import Deposit
 from actors.domain.events import Deposited
 from actors.ledger.results import Committed
@@ -66,7 +67,7 @@ def client_with(
         lookups.append(config.shard_count)
         return generations[min(len(lookups), len(generations)) - 1]
 
-    monkeypatch.setattr(ledger_client, "shard_handles", fake_handles)
+    monkeypatch.setattr(placement, "shard_handles", fake_handles)
     monkeypatch.setattr(ledger_client, "FIRST_BACKOFF_S", 0.01)
     client = LedgerClient(LedgerSettings(shard_count=len(generations[0])), timeout_s, 2)
     return client, lookups

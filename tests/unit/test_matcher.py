@@ -5,7 +5,8 @@ entry is dropped, and the book is rebuilt from the store's open-orders index."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from tests.unit.doubles import FixedPrices, RecordingOrderIndex
 
 D = Decimal
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
+ROUTE = functools.partial(shard_index, shard_count=2)  # the pool of two shards
 
 
 def entry(order_id: str, side: Side, price: str, expires_in_s: float | None = None) -> IndexedOrder:
@@ -87,11 +89,11 @@ class Shards:
     def of(self, username: str) -> LedgerService:
         return self.services[shard_index(username, 2)]
 
-    async def run(self, shard: int, requests: Sequence[Request]) -> Sequence[Outcome]:
+    async def run(self, shard: Hashable, requests: Sequence[Request]) -> Sequence[Outcome]:
         self.calls += 1
         if shard in self.down:
             raise ConnectionError("shard restarting")
-        service = self.services[shard]
+        service = self.services[int(str(shard))]
         return await asyncio.gather(*(service.execute(u, c, k) for u, c, k in requests))
 
 
@@ -101,7 +103,7 @@ class World:
         self.index = RecordingOrderIndex()
         self.now = NOW
         self.shards = Shards(self.store, self.index, lambda: self.now)
-        self.matcher = Matcher(self.shards, 2, self.store.open_orders, clock=lambda: self.now)
+        self.matcher = Matcher(self.shards, ROUTE, self.store.open_orders, clock=lambda: self.now)
 
     async def place(
         self, username: str, side: Side, price: str, expires_at: datetime | None = None
@@ -135,7 +137,7 @@ def test_a_crossing_tick_fills_once_even_when_it_comes_twice() -> None:
         assert await world.held("alice") == 0
         assert await world.tick("99") == [] and buy not in world.matcher.book
         # a second matcher with a stale book (a restart before the index caught up)
-        stale = Matcher(world.shards, 2, world.store.open_orders)
+        stale = Matcher(world.shards, ROUTE, world.store.open_orders)
         stale.changed([world.matcher.book.get(other) or entry("x", "buy", "1")], [])
         stale.book.add(IndexedOrder("alice", buy, "buy", "BTC", D("100")))
         report = await stale.match({"BTC": Quote("BTC", D("89"), NOW)})
@@ -223,7 +225,7 @@ def test_the_book_is_rebuilt_from_the_stores_open_orders_index() -> None:
         buy = await world.place("alice", "buy", "100")
         for service in world.shards.services:
             await service.flush()
-        fresh = Matcher(world.shards, 2, world.store.open_orders)
+        fresh = Matcher(world.shards, ROUTE, world.store.open_orders)
         assert await fresh.rebuild() == 1
         indexed = fresh.book.get(buy)
         assert indexed == IndexedOrder("alice", buy, "buy", "BTC", D("100"))
