@@ -124,6 +124,7 @@ class DedicatedPlacement:
         self._spawner = spawner or RaySpawner(settings)
         self._clock = clock
         self._live: OrderedDict[str, tuple[Any, float]] = OrderedDict()  # oldest use first
+        self._admitting = asyncio.Lock()
 
     def route(self, username: str) -> Hashable:
         return username
@@ -131,12 +132,18 @@ class DedicatedPlacement:
     async def handle_for(self, username: str) -> Any:
         known = self._live.pop(username, None)
         if known is None:
-            if len(self._live) >= self._settings.dedicated_max_actors:
-                await self._make_room()
-            name = user_actor_name(username)  # a lookup in the GCS: off the event loop
-            handle = await asyncio.to_thread(self._spawner.get_or_create, name)
-        else:
-            handle = known[0]
+            # one new user at a time: concurrent arrivals neither pass the cap nor free the
+            # same place twice
+            async with self._admitting:
+                known = self._live.pop(username, None)
+                if known is None:
+                    if len(self._live) >= self._settings.dedicated_max_actors:
+                        await self._make_room()
+                    name = user_actor_name(username)  # a lookup in the GCS: off the loop
+                    handle = await asyncio.to_thread(self._spawner.get_or_create, name)
+                    self._live[username] = (handle, self._clock())
+                    return handle
+        handle = known[0]
         self._live[username] = (handle, self._clock())
         return handle
 
@@ -144,7 +151,7 @@ class DedicatedPlacement:
         """Stop the least recently used actor whose user is idle, or raise ``AtCapacity``."""
         for username, (handle, _) in list(self._live.items())[:EVICTION_TRIES]:
             if await self._spawner.stop_if_idle(handle):
-                del self._live[username]
+                self._live.pop(username, None)  # unless it came back meanwhile
                 return
         raise AtCapacity(f"{len(self._live)} user actors are busy")
 

@@ -103,6 +103,33 @@ def test_at_the_cap_the_least_recently_used_idle_actor_is_stopped() -> None:
     assert place.live_users == ["user_cccc", "user_aaaa", "user_dddd"]
 
 
+def test_new_users_arriving_at_once_at_the_cap_free_one_place_each() -> None:
+    # found by the integration test: two arrivals asked the same idle actor to stop and the
+    # second failed on a user already removed (a 500)
+    place, spawner, _ = dedicated(cap=2)
+    old = [handle(place, u) for u in ("user_aaaa", "user_bbbb")]
+    for actor in old:
+        actor.idle = True
+    asking = spawner.stop_if_idle
+
+    async def slow_stop(actor: Any) -> bool:
+        await asyncio.sleep(0.01)  # the GCS round trip: others run meanwhile
+        return await asking(actor)
+
+    spawner.stop_if_idle = slow_stop  # type: ignore[method-assign]
+
+    async def both() -> list[Any]:
+        return list(
+            await asyncio.gather(*(place.handle_for(u) for u in ("user_cccc", "user_dddd")))
+        )
+
+    new = asyncio.run(both())
+
+    assert [a.name for a in new] == ["user-user_cccc", "user-user_dddd"]
+    assert all(actor.stopped for actor in old)
+    assert place.live_users == ["user_cccc", "user_dddd"]  # never above the cap
+
+
 def test_at_the_cap_with_every_user_busy_a_new_user_is_refused() -> None:
     place, _, _ = dedicated(cap=2)
     handle(place, "user_aaaa")
