@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
@@ -125,16 +126,33 @@ class DynamoUserStore:
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                if await self._is_ours(item):
+                    return  # our own write: its answer was lost and boto3's retry met it
                 raise UserExistsError(taken) from None
             raise StoreUnavailableError(str(error)) from error
         except BotoCoreError as error:
             raise StoreUnavailableError(str(error)) from error
+
+    async def _is_ours(self, item: dict[str, Any]) -> bool:
+        """Whether the item in the way is exactly ``item`` (each carries what only this
+        registration wrote: the profile its salted hash and time, the email claim its id)."""
+        try:
+            found = await self._run(
+                self._client.get_item,
+                TableName=self._table,
+                Key={"PK": item["PK"], "SK": item["SK"]},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailableError(str(error)) from error
+        return bool(found.get("Item") == item)
 
     async def create(self, user: UserRecord) -> None:
         email_item = {
             "PK": {"S": keys.email_pk(user.email)},
             "SK": {"S": keys.EMAIL_SK},
             "username": {"S": user.username},
+            "claim": {"S": uuid.uuid4().hex},  # this registration's, to know its own write
         }
         await self._put_new(email_item, "email")
         profile = {
