@@ -93,6 +93,7 @@ bench: $(STAMP) system-deps
 	$(PY) -m bench.openloop_run
 	$(PY) -m bench.matching
 	$(PY) -m bench.live
+	$(PY) -m bench.faults
 
 # The table on AWS (or wherever OP_DYNAMODB_ENDPOINT_URL points): create, TTL, PITR, catalogue
 table: $(STAMP)

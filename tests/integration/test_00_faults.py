@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.faults import FAULT_WINDOW_S, Plan, run
 from cluster.faultproxy import event_appends
 from cluster.faults import StackFaults
 from cluster.local import LocalStack, StackOptions
@@ -117,3 +118,24 @@ def test_answers_lost_after_the_commit_are_applied_once_and_the_retry_gets_the_s
         portfolio = http.get("/api/v1/portfolio", headers=user.headers).json()
         held = {a["asset_id"]: D(a["quantity"]) for a in portfolio["assets"]}
         assert held.get("BTC", D(0)) == expected_btc[user.username]
+
+
+def test_a_bank_workload_under_every_kind_of_fault_loses_nothing_and_answers_5xx_only_near_one(
+    fault_stack: LocalStack,
+) -> None:
+    plan = Plan(users=6, clients=4, duration_s=30.0, fault_every_s=3.0)
+
+    report = run(fault_stack.url, faults_of(fault_stack), plan)
+
+    assert set(report.faults) >= {
+        "shard_kill",
+        "dynamodb_cut",
+        "redis_pause",
+        "redis_kill",
+        "drop_after_commit",
+    }, report.faults  # every kind of fault happened during the load
+    assert sum(report.operations.values()) >= 50, report.summary()
+    assert {"deposit", "withdraw", "market_buy", "market_sell"} <= set(report.operations)
+    assert report.problems == [], report.summary()
+    assert (report.lost, report.duplicated, report.negative) == (0, 0, 0)
+    assert report.max_5xx_distance_s <= FAULT_WINDOW_S
