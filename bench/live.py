@@ -36,8 +36,9 @@ from actors.market.feed import FEED_NAME
 from actors.settings import LedgerSettings, dynamodb_client
 from actors.store.blocking import BlockingRunner
 from actors.users.sessions import DynamoSessionStore
+from bench.host import say
 from bench.matching import _execute_all, _matcher_status, _wait
-from bench.run import HERE, SETTINGS, say, update_doc
+from bench.run import HERE, SETTINGS, update_doc
 from cluster.local import LocalStack, StackOptions
 from serve.runtime import build_sessions, build_tokens
 from serve.settings import Settings

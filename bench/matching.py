@@ -29,7 +29,8 @@ from actors.matching.actor import order_matcher_handle
 from actors.routing import shard_index
 from actors.settings import LedgerSettings
 from actors.shard import shard_handles
-from bench.run import CONNECTIONS, HERE, SETTINGS, raw_put_rate, say, update_doc
+from bench.host import say
+from bench.run import CONNECTIONS, HERE, SETTINGS, raw_put_rate, update_doc
 from cluster.local import LocalStack, StackOptions
 
 USERS = int(os.environ.get("BENCH_MATCH_USERS", "1000"))

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.host import say
 from bench.loadgen import LoadGenerator
 from bench.openloop import OpenLoopResult
 from bench.plots import latency_plot
@@ -45,7 +46,6 @@ from bench.run import (
     USERS,
     Bench,
     raw_put_rate,
-    say,
     update_doc,
 )
 from cluster.local import LocalStack, StackOptions
