@@ -391,6 +391,7 @@ class Report:
     faults: dict[str, int]
     statuses: dict[str, int]
     answers_5xx: int
+    answers_5xx_by_fault: dict[str, int]  # each 5xx by the kind of the fault nearest before it
     max_5xx_distance_s: float
     lost: int
     duplicated: int
@@ -402,7 +403,8 @@ class Report:
         return (
             f"{sum(self.operations.values())} operations applied {self.operations}, "
             f"{sum(self.refused.values())} refused; faults {self.faults}; "
-            f"{self.answers_5xx} answers 5xx (max {self.max_5xx_distance_s:.1f} s from a fault); "
+            f"{self.answers_5xx} answers 5xx (max {self.max_5xx_distance_s:.1f} s from a fault,"
+            f" by the fault before them {self.answers_5xx_by_fault}); "
             f"lost {self.lost}, duplicated {self.duplicated}, negative {self.negative}; "
             f"{len(self.problems)} problems"
         )
@@ -471,6 +473,7 @@ def report(
         faults=timeline.counts(),
         statuses={str(k): v for k, v in sorted(Counter(a.status for a in tally.attempts).items())},
         answers_5xx=len(fivexx),
+        answers_5xx_by_fault=dict(Counter(nearest_kind(timeline, a.received) for a in fivexx)),
         max_5xx_distance_s=round(max(distances, default=0.0), 2),
         lost=accounts.lost,
         duplicated=accounts.duplicated,
@@ -478,6 +481,11 @@ def report(
         problems=accounts.problems + answers,
         duration_s=round(took, 1),
     )
+
+
+def nearest_kind(timeline: Any, at: float) -> str:
+    record = timeline.nearest(at)
+    return "none" if record is None else str(record.kind)
 
 
 def main(argv: list[str] | None = None) -> int:

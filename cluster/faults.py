@@ -46,6 +46,12 @@ class FaultTimeline:
             gaps = [max(0.0, at - r.ended) for r in self.records if r.started <= at]
         return min(gaps, default=float("inf"))
 
+    def nearest(self, at: float) -> FaultRecord | None:
+        """The fault that started before ``at`` and ended closest to it (None before any)."""
+        with self._lock:
+            before = [r for r in self.records if r.started <= at]
+        return min(before, key=lambda r: max(0.0, at - r.ended), default=None)
+
     def counts(self) -> dict[str, int]:
         """How many faults of each kind."""
         with self._lock:

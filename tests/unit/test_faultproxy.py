@@ -139,3 +139,13 @@ def test_the_timeline_measures_the_distance_to_the_last_fault_before_a_moment() 
     assert timeline.distance_s(15.5) == 2.5
     assert timeline.distance_s(21.0) == 1.0
     assert timeline.counts() == {"dynamodb_cut": 1, "shard_kill": 1}
+
+
+def test_the_timeline_names_the_fault_nearest_before_a_moment() -> None:
+    timeline = FaultTimeline()
+    timeline.add("dynamodb_cut", 10.0, 13.0)
+    timeline.add("shard_kill", 20.0)
+
+    assert timeline.nearest(5.0) is None
+    assert timeline.nearest(14.0).kind == "dynamodb_cut"  # type: ignore[union-attr]
+    assert timeline.nearest(20.5).kind == "shard_kill"  # type: ignore[union-attr]
