@@ -15,8 +15,10 @@ on one isolated local stack and measures:
    events), then a second, warm, command of the same user; and the first command of a brand-new
    user (activation finds nothing to load).
 3. That passivation gives the memory back: with the idle timeout set just above the time the
-   activation takes, the shards' own maintenance loop passivates every user; the RSS is read
-   again once ``ping()`` reports no active user.
+   activation takes (or ``--idle-timeout``), the shards' own maintenance loop passivates every
+   user; the RSS is read again once ``ping()`` reports no active user. Then every user is
+   activated again from the store by replaying its first deposit (same key: nothing new is
+   written) and passivated again, with the RSS read after each (see ``measure``).
 
 The ledger is the in-memory store (``ledger_store: memory``): 100,000 activations against the
 moto server would take far longer than the run, and the store here is what activation reads,
@@ -390,6 +392,7 @@ def measure(
     batch: int,
     sample: int,
     rate: float,
+    idle_timeout_s: float | None = None,
 ) -> dict[str, Any]:
     """Every figure of one size, on a fresh pool of shards (killed afterwards).
 
@@ -402,7 +405,7 @@ def measure(
     Latencies (``sample`` users, one call at a time): the first deposit of a brand-new user, a
     warm deposit, and the first deposit of a passivated user (activation loads its state).
     """
-    idle_s = idle_timeout_for(users, rate)
+    idle_s = idle_timeout_s or idle_timeout_for(users, rate)
     wait_s = idle_s + 2 * PASSIVATION_INTERVAL_S + 30
     say(f"{users:,} users, {store} store, {shards} shards (idle timeout {idle_s:g} s)")
     pool = start_pool(stack_settings, f"{store}-{users}", store, shards, idle_s)
@@ -520,6 +523,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500, help="commands per shard call")
     parser.add_argument("--sample", type=int, default=300, help="users timed one at a time")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        help="seconds, for every size (default: from the last size's rate, with room)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     runs = [(n, "memory") for n in parse_sizes(args.users)]
@@ -541,7 +550,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with LocalStack(StackOptions.isolated("haproxy", {**SETTINGS, "ledger_store": "memory"})) as st:
         for users, store in runs:
             row = measure(
-                st.settings, users, store, args.shards, args.batch, args.sample, rates[store]
+                st.settings,
+                users,
+                store,
+                args.shards,
+                args.batch,
+                args.sample,
+                rates[store],
+                args.idle_timeout,
             )
             rows.append(row)
             rates[store] = row["first_deposits"]["rate"]
