@@ -48,7 +48,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bench.run import HERE, SETTINGS, say, update_doc
+from bench.host import say
+from bench.run import HERE, SETTINGS, update_doc
 
 BEGIN, END = "<!-- bench:scale:begin -->", "<!-- bench:scale:end -->"
 DEFAULT_SIZES = "1000,10000,100000"
