@@ -94,6 +94,7 @@ bench: $(STAMP) system-deps
 	$(PY) -m bench.matching
 	$(PY) -m bench.live
 	$(PY) -m bench.faults
+	$(PY) -m bench.scale
 
 # The table on AWS (or wherever OP_DYNAMODB_ENDPOINT_URL points): create, TTL, PITR, catalogue
 table: $(STAMP)
