@@ -346,6 +346,7 @@ def run_stack(placement: str, store: str) -> dict[str, Any]:
         warm_up = bench.users_with_cash(1)[0]
         bench.wait_for_price(ORDER_ASSET)
         bench.post(ORDERS, warm_up, ORDER_BODY, retry_s=30)  # the order path warm
+        placed.pings()  # every shard of the pool started, not only the warm-up user's
         users = max(CHECKPOINTS)
         say(f"{label}: registering {users} users (none active yet)")
         with ThreadPoolExecutor(4) as pool:
