@@ -183,6 +183,11 @@ def compared(pool: dict[str, Any], dedicated: dict[str, Any]) -> list[dict[str, 
             dedicated["orders"]["cpu_ms_per_order"]["shards"],
         ),
         (
+            "CPU ms per order, holding processes, less their idle CPU",
+            pool["orders"]["cpu_ms_per_order"].get("shards_less_idle"),
+            dedicated["orders"]["cpu_ms_per_order"].get("shards_less_idle"),
+        ),
+        (
             "CPU ms per order, all of the stack",
             pool["orders"]["cpu_ms_per_order"]["sum"],
             dedicated["orders"]["cpu_ms_per_order"]["sum"],
@@ -191,6 +196,11 @@ def compared(pool: dict[str, Any], dedicated: dict[str, Any]) -> list[dict[str, 
             f"idle CPU of holding processes, ms/s ({max(CHECKPOINTS)} users)",
             pool["idle_cpu_ms_per_s"],
             dedicated["idle_cpu_ms_per_s"],
+        ),
+        (
+            "idle CPU per holding process, ms/s",
+            pool.get("idle_cpu_ms_per_s_per_process"),
+            dedicated.get("idle_cpu_ms_per_s_per_process"),
         ),
     ]
     return [
@@ -235,9 +245,12 @@ def report(results: dict[str, Any]) -> str:
     ]
     if notes:
         lines += ["", "Answers other than 2xx:", "", *notes]
-    busy = [label for label, figures in results["stacks"].items() if figures["orders"]["contended"]]
-    if busy:
-        lines += ["", f"Contended (other processes took CPU during the orders): {', '.join(busy)}."]
+    busy = ", ".join(
+        f"{label} {figures['orders']['machine_busy']:.0%}"
+        + (" (contended: others took CPU)" if figures["orders"]["contended"] else "")
+        for label, figures in results["stacks"].items()
+    )
+    lines += ["", f"The host's busy share during the orders: {busy}."]
     return "\n".join(lines)
 
 
@@ -399,6 +412,9 @@ def run_stack(placement: str, store: str) -> dict[str, Any]:
             if not code.startswith("2"):
                 failures[f"order {code}"] = failures.get(f"order {code}", 0) + n
         per_order = {**orders["cpu"]["ms_per_op"], "sum": orders["cpu"]["sum_ms_per_op"]}
+        # what the holding processes would have spent anyway in the window, idle
+        idle_share = idle_cpu * orders["cpu"]["window_s"] / max(orders["requests"], 1)
+        per_order["shards_less_idle"] = per_order["shards"] - idle_share
         say(
             f"  {orders['rps']:.0f} orders/s, p99 {orders['p99_ms']:.0f} ms, non-2xx "
             f"{orders['non_2xx']}, {per_order['shards']:.2f} ms CPU of the holding processes "
@@ -413,6 +429,11 @@ def run_stack(placement: str, store: str) -> dict[str, Any]:
             "memory": memory_figures(checkpoints),
             "latency": latency,
             "idle_cpu_ms_per_s": round(idle_cpu, 2),
+            "idle_cpu_ms_per_s_per_process": round(idle_cpu / max(after["processes"], 1), 2),
+            "latency_samples_ms": {
+                "cold": [round(x * 1000, 1) for x in cold],
+                "warm": [round(x * 1000, 1) for x in warm],
+            },
             "noop": {k: noop[k] for k in ("rps", "p50_ms", "p99_ms", "requests", "non_2xx")},
             "orders": {
                 **{k: orders[k] for k in ("rps", "p50_ms", "p99_ms", "requests", "non_2xx")},

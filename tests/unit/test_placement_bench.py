@@ -78,8 +78,9 @@ def stack(rss_mb: float, first_ms: float, rps: float) -> dict[str, Any]:
         "orders": {
             "rps": rps,
             "p99_ms": 300.0,
-            "cpu_ms_per_order": {"shards": 2.0, "sum": 8.0},
+            "cpu_ms_per_order": {"shards": 2.0, "shards_less_idle": 1.5, "sum": 8.0},
             "contended": False,
+            "machine_busy": 0.5,
         },
         "orders_of_noop": rps / 700,
         "idle_cpu_ms_per_s": 20.0,
@@ -114,4 +115,4 @@ def test_both_placements_side_by_side_with_their_ratio_in_markdown() -> None:
     assert "| memory store | pool | dedicated | dedicated / pool |" in text
     assert "| market orders/s | 200 | 150 | 0.75 |" in text
     assert "- dedicated/memory: 2 x 503" in text
-    assert "Contended" not in text
+    assert "dedicated/memory 50%" in text and "contended" not in text
