@@ -12,7 +12,9 @@ dynamodb`` adds the moto store). On each:
    ``/proc/<pid>/status``. Per active user: all those processes' RSS over the users they hold,
    and the marginal cost, the growth between the first and the last checkpoint per user added.
 2. **activation latency**: each of those first money commands (a deposit over HTTP, one at a
-   time, so nothing queues) is timed: p50, p99 and max; then one more deposit each, warm.
+   time, so nothing queues) is timed to its final answer (a 503, an actor slow to start on a
+   busy host, is retried with the same key, and counted): p50, p99 and max; then one more
+   deposit each, warm.
 3. **order throughput**: wrk (``bench.run.wrk``, closed loop, ``BENCH_CONNECTIONS`` connections,
    ``BENCH_DURATION_S`` s) sends market orders round the same users, beside the no-op
    ``GET /health`` of the same stack; CPU ms per order by role (``bench.run.CpuWindow``), and
@@ -65,6 +67,7 @@ BEGIN, END = "<!-- bench:placement:begin -->", "<!-- bench:placement:end -->"
 RUN = uuid.uuid4().hex[:8]
 # no user is passivated (nor a dedicated actor stopped) while the run needs it
 IDLE_TIMEOUT_S = 1800.0
+RETRY_503_S = 60.0
 
 
 # --- pure helpers (tests/unit/test_placement_bench.py) --------------------------------------
@@ -327,12 +330,21 @@ class Placed:
         ray.get([h.flush.remote() for h in self.actors()], timeout=120)
 
 
-def timed_post(bench: Bench, path: str, token: str, body: dict[str, str]) -> tuple[int, float]:
-    """One write with a fresh key: its status and how long its answer took, in seconds."""
+def timed_post(
+    bench: Bench, path: str, token: str, body: dict[str, str], failures: dict[str, int]
+) -> float:
+    """One write with a fresh key, retried with the same key on a 503 (a shard or a user's
+    actor slow to start on a busy host) for up to ``RETRY_503_S``: the seconds until its final
+    answer. Every answer other than 2xx is counted in ``failures``, the 503s retried too."""
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"pl-{uuid.uuid4().hex}"}
     started = time.perf_counter()
-    reply = bench.http.post(path, json=body, headers=headers)
-    return reply.status_code, time.perf_counter() - started
+    deadline = time.monotonic() + RETRY_503_S
+    while True:
+        status = bench.http.post(path, json=body, headers=headers).status_code
+        count([status], failures)
+        if status != 503 or time.monotonic() > deadline:
+            return time.perf_counter() - started
+        time.sleep(0.2)
 
 
 def count(statuses: Iterable[int], into: dict[str, int]) -> None:
@@ -356,7 +368,8 @@ def run_stack(placement: str, store: str) -> dict[str, Any]:
         bench, placed = Bench(stack, label), Placed(stack, placement)
         failures: dict[str, int] = {}
         say(f"{label}: stack up in {time.monotonic() - started:.0f} s; a warm-up user")
-        warm_up = bench.users_with_cash(1)[0]
+        warm_up = bench.user()
+        bench.post(DEPOSIT, warm_up, {"amount": STARTING_CASH}, retry_s=RETRY_503_S)
         bench.wait_for_price(ORDER_ASSET)
         bench.post(ORDERS, warm_up, ORDER_BODY, retry_s=30)  # the order path warm
         placed.pings()  # every shard of the pool started, not only the warm-up user's
@@ -368,9 +381,7 @@ def run_stack(placement: str, store: str) -> dict[str, Any]:
         cold: list[float] = []
         checkpoints = []
         for n, token in enumerate(tokens, 1):
-            status, seconds = timed_post(bench, DEPOSIT, token, {"amount": STARTING_CASH})
-            count([status], failures)
-            cold.append(seconds)
+            cold.append(timed_post(bench, DEPOSIT, token, {"amount": STARTING_CASH}, failures))
             if n in CHECKPOINTS:
                 point = {"activated": n, **placed.checkpoint()}
                 checkpoints.append(point)
@@ -383,9 +394,7 @@ def run_stack(placement: str, store: str) -> dict[str, Any]:
         say(f"{label}: a warm deposit for each")
         warm = []
         for token in tokens:
-            status, seconds = timed_post(bench, DEPOSIT, token, DEPOSIT_BODY)
-            count([status], failures)
-            warm.append(seconds)
+            warm.append(timed_post(bench, DEPOSIT, token, DEPOSIT_BODY, failures))
         latency = {"cold": latency_summary(cold), "warm": latency_summary(warm)}
         say(f"  first {latency['cold']}, warm {latency['warm']}")
         placed.flush()
