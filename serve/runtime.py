@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actors.cache.read_cache import RedisReadCache
 from actors.cache.sessions import RedisSessionCache, SessionCache
+from actors.domain.commands import Command
 from actors.ledger.reads import LedgerReader
+from actors.ledger.results import Committed, Outcome, Refused
 from actors.live.fanout import LiveFeed
 from actors.live.redis import RedisLiveSubscriber
 from actors.market.catalogue import DynamoCatalogue
@@ -53,6 +55,14 @@ class Runtime:
     limits: RequestLimits | None = None  # None: no rate limits (unit-test apps)
     login_block: LoginBlock | None = None  # None: no failed-login block (unit-test apps)
     telemetry: Telemetry = field(default_factory=NullTelemetry)
+
+    async def execute(self, username: str, command: Command, idempotency_key: str) -> Outcome:
+        """Run ``command`` on the user's actor; the version it recorded (a commit or a refusal)
+        becomes the floor of this replica's cached reads of the user (``KnownVersions``)."""
+        outcome = await self.ledger.execute(username, command, idempotency_key)
+        if isinstance(outcome, Committed | Refused):
+            self.reader.known.note(username, outcome.seq)
+        return outcome
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -39,8 +39,9 @@ return 1
 class ReadCache(Protocol):
     """What the ledger and the read path need of a cache."""
 
-    async def get(self, key: str) -> JsonDict | None:
-        """The cached value, or None on a miss, a marker or any failure."""
+    async def get(self, key: str, at_least: int = 0) -> JsonDict | None:
+        """The cached value, or None on a miss, a marker, a version below ``at_least`` or any
+        failure."""
 
     async def put(self, key: str, version: int, value: JsonDict | None) -> None:
         """Store ``value`` at ``version`` (None marks the version stale) unless newer is there."""
@@ -52,7 +53,7 @@ class ReadCache(Protocol):
 class NullReadCache:
     """No cache at all: every read misses."""
 
-    async def get(self, key: str) -> JsonDict | None:
+    async def get(self, key: str, at_least: int = 0) -> JsonDict | None:
         return None
 
     async def put(self, key: str, version: int, value: JsonDict | None) -> None:
@@ -92,9 +93,10 @@ class RedisReadCache:
         """Close the connections (inside the event loop that opened them)."""
         await self._guard.close()
 
-    async def get(self, key: str) -> JsonDict | None:
-        data = await self._guarded(self._redis().hget(key, "d"))
-        if not data:
+    async def get(self, key: str, at_least: int = 0) -> JsonDict | None:
+        found = await self._guarded(self._redis().hmget(key, ["v", "d"]))
+        version, data = found if found else (None, None)
+        if not data or int(version or 0) < at_least:
             self.misses += 1
             return None
         self.hits += 1

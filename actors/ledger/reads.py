@@ -1,10 +1,15 @@
 """``LedgerReader``: the read path. Redis first; on a miss the store (strongly consistent), plus
 the log's tail above the projection watermark projected in memory, so a read right after a
 reply shows the operation even before the projector has written its read models. A refill
-carries the version read, so a slow reader can never overwrite a newer value."""
+carries the version read, so a slow reader can never overwrite a newer value.
+
+A cached value older than the newest version this process saw committed (``KnownVersions``,
+noted by the ingress from each outcome) is a miss: a cache write that Redis missed (stalled or
+restarting, or its shard died before re-sending it) never hides the caller's own operation."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,7 +34,28 @@ from actors.store.views import account_view_dict, account_view_from_dict, view_d
 from actors.telemetry import NullTelemetry, Telemetry
 
 RECENT_WINDOW = 100
+KNOWN_VERSIONS = 100_000  # users whose newest version a process remembers (about 10 MB)
 T = TypeVar("T")
+
+
+class KnownVersions:
+    """The newest account version (the seq of its last event) this process saw committed for
+    each user, the ``capacity`` most recently noted users kept."""
+
+    def __init__(self, capacity: int = KNOWN_VERSIONS) -> None:
+        self._capacity = capacity
+        self._versions: OrderedDict[str, int] = OrderedDict()
+
+    def note(self, username: str, version: int) -> None:
+        """``username``'s account is at ``version`` or later (a replay's older seq is ignored)."""
+        known = self._versions.pop(username, 0)
+        self._versions[username] = max(known, version)
+        if len(self._versions) > self._capacity:
+            self._versions.popitem(last=False)
+
+    def floor(self, username: str) -> int:
+        """The lowest version a read of ``username`` may show (0 when none was seen)."""
+        return self._versions.get(username, 0)
 
 
 @dataclass(frozen=True)
@@ -54,15 +80,21 @@ class LedgerReader:
     """Reads of a user's account, history and orders, never through the user's actor."""
 
     def __init__(
-        self, store: LedgerStore, cache: ReadCache, telemetry: Telemetry | None = None
+        self,
+        store: LedgerStore,
+        cache: ReadCache,
+        telemetry: Telemetry | None = None,
+        known: KnownVersions | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
         self._telemetry = telemetry or NullTelemetry()
+        self.known = known or KnownVersions()
 
-    async def _cached(self, read: str, key: str) -> JsonDict | None:
-        """The cached value of ``key`` (None on a miss), counted as a hit or a miss of ``read``."""
-        cached = await self._cache.get(key)
+    async def _cached(self, read: str, key: str, username: str) -> JsonDict | None:
+        """The cached value of ``key`` (None on a miss, or when older than what this process saw
+        committed for ``username``), counted as a hit or a miss of ``read``."""
+        cached = await self._cache.get(key, self.known.floor(username))
         self._telemetry.cache(read, hit=cached is not None)
         return cached
 
@@ -89,7 +121,7 @@ class LedgerReader:
     async def account(self, username: str) -> AccountView:
         """The user's account view (version 0 and empty before the first operation)."""
         key = keys.balance_cache_key(username)
-        cached = await self._cached("balance", key)
+        cached = await self._cached("balance", key, username)
         if cached is not None:
             return account_view_from_dict(cached)
         head = await self.head(username)
@@ -116,7 +148,7 @@ class LedgerReader:
 
     async def _recent_window(self, username: str) -> Page[TransactionView]:
         key = keys.transactions_cache_key(username)
-        cached = await self._cached("transactions", key)
+        cached = await self._cached("transactions", key, username)
         if cached is not None:
             items = [view_from_dict(TransactionView, t) for t in cached["items"]]
             return Page(items, has_more=bool(cached["has_more"]))

@@ -49,7 +49,7 @@ def balance_public(view: AccountView) -> BalancePublic:
 async def _move(
     runtime: RuntimeDep, username: str, command: Deposit | Withdraw, key: str
 ) -> JSONResponse:
-    outcome = committed_or_raise(await runtime.ledger.execute(username, command, key))
+    outcome = committed_or_raise(await runtime.execute(username, command, key))
     event: Deposited | Withdrew = outcome.event
     public = BalanceChangePublic(
         success=True,

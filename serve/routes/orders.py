@@ -45,9 +45,7 @@ async def place_order(
     asset_id = await _traded_asset(runtime, body.asset_id)
     if key.startswith("auto-") and body.client_order_id:
         key = "order-" + body.client_order_id
-    outcome = committed_or_raise(
-        await runtime.ledger.execute(username, _command(body, asset_id), key)
-    )
+    outcome = committed_or_raise(await runtime.execute(username, _command(body, asset_id), key))
     order = order_public(order_view_of(outcome.event, outcome.seq))
     return created(OrderEnvelope(data=order).model_dump(), outcome.replayed)
 
@@ -90,7 +88,7 @@ async def cancel_order(
     any order that is not theirs, 409 when it is final already (filled, cancelled, expired)."""
     if await runtime.reader.order(username, order_id) is None:
         raise NOT_FOUND
-    outcome = committed_or_raise(await runtime.ledger.execute(username, CancelOrder(order_id), key))
+    outcome = committed_or_raise(await runtime.execute(username, CancelOrder(order_id), key))
     order = order_public(order_view_of(outcome.event, outcome.seq))
     return answered(OrderEnvelope(data=order).model_dump(), outcome.replayed)
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import redis
 
+from actors.store import keys
 from cluster.local import LocalStack
 from tests.integration.conftest import balance_of, deposit, new_user
 
@@ -97,3 +98,21 @@ def test_with_redis_stalled_everything_keeps_working_and_the_cache_is_repaired_a
     assert p99_ms(timings) < NO_HANG_P99_MS
     assert hits >= 20  # served by Redis, which was repaired with the writes it missed
     assert fresh_reads == {"110.00"}
+
+
+def test_a_balance_write_redis_never_got_does_not_hide_the_deposit_from_the_next_read(
+    stack: LocalStack, client: httpx.Client
+) -> None:
+    user = new_user(client)
+    assert deposit(client, user, "100.00").status_code == 201
+    assert balance_of(client, user) == "100.00"  # cached at the deposit's version
+    cached = redis.Redis.from_url(stack.settings["redis_url"])
+    cache_key = keys.balance_cache_key(user.username)
+    before = cached.hgetall(cache_key)
+    assert deposit(client, user, "7.00").status_code == 201
+    # Redis missed the second deposit's write (stalled), and the shard that would have sent it
+    # again died: the cache holds the first deposit's value
+    cached.hset(cache_key, mapping=before)
+
+    assert balance_of(client, user) == "107.00"  # older than the replica saw: read from the store
+    assert cached.hget(cache_key, "v") != before[b"v"]  # and the cache repaired with it

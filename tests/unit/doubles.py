@@ -67,10 +67,10 @@ class VersionedCache:
     gets: list[str] = field(default_factory=list)
     answers_ping: bool = True
 
-    async def get(self, key: str) -> JsonDict | None:
+    async def get(self, key: str, at_least: int = 0) -> JsonDict | None:
         self.gets.append(key)
         entry = self.entries.get(key)
-        return entry[1] if entry else None
+        return entry[1] if entry and entry[0] >= at_least else None
 
     async def put(self, key: str, version: int, value: JsonDict | None) -> None:
         self.puts.append((key, version, value))

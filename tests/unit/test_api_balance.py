@@ -49,6 +49,18 @@ def test_a_deposit_is_201_with_the_new_balance_and_shows_in_the_balance(api: Api
     assert balance["updated_at"] == body["timestamp"]
 
 
+def test_a_deposit_the_cache_missed_still_shows_in_the_next_read(api: Api) -> None:
+    user = api.new_user()
+    api.deposit(user, "10.00")
+    assert api.balance(user) == "10.00"  # cached
+    before = dict(api.cache.entries)
+    api.deposit(user, "5.00")
+    api.cache.entries = before  # Redis missed that write: it still holds 10.00
+
+    assert api.balance(user) == "15.00"  # older than what this replica saw committed: a miss
+    assert api.balance(user) == "15.00"
+
+
 def test_a_withdrawal_is_201_and_takes_from_the_balance(api: Api) -> None:
     user = api.new_user()
     api.deposit(user, "100")

@@ -14,7 +14,7 @@ import pytest
 
 from actors.cache.read_cache import NullReadCache
 from actors.domain.commands import Deposit, Withdraw
-from actors.ledger.reads import RECENT_WINDOW, LedgerReader, empty_account
+from actors.ledger.reads import RECENT_WINDOW, KnownVersions, LedgerReader, empty_account
 from actors.ledger.service import LedgerService
 from actors.settings import LedgerSettings
 from actors.store import keys
@@ -329,3 +329,44 @@ def test_an_order_projected_between_the_readers_two_looks_is_still_found() -> No
 
     assert run(reader.order(USER, "o-1")) == order
     assert run(reader.order(USER, "o-2")) is None
+
+
+def test_a_cached_account_older_than_a_version_this_process_saw_committed_is_a_miss() -> None:
+    store, cache = CountingStore(), VersionedCache()
+    history(store, 2)
+    reader = LedgerReader(store, cache)
+    run(reader.account(USER))  # cached at version 2
+    history(store, 5)  # three more committed, and the cache missed their writes (Redis stalled)
+    reader.known.note(USER, 5)
+
+    view = run(reader.account(USER))
+
+    assert (view.balance, view.version) == (Decimal(5), 5)
+    assert store.account_reads == 2  # the stale value was passed over for the store
+    assert cache.entries[keys.balance_cache_key(USER)][0] == 5  # and repaired at the newer one
+    run(reader.account(USER))
+    assert store.account_reads == 2  # a hit again, now that it is fresh enough
+
+
+def test_a_cached_transactions_window_older_than_a_version_seen_is_a_miss() -> None:
+    store, cache = CountingStore(), VersionedCache()
+    history(store, 2)
+    reader = LedgerReader(store, cache)
+    run(reader.transactions(USER, 10))
+    history(store, 3)
+    reader.known.note(USER, 3)
+
+    page = run(reader.transactions(USER, 10))
+
+    assert [t.seq for t in page.items] == [3, 2, 1]
+
+
+def test_known_versions_keep_the_newest_of_the_most_recently_noted_users() -> None:
+    known = KnownVersions(capacity=2)
+    known.note("a", 5)
+    known.note("a", 3)  # a replay's older seq
+    known.note("b", 1)
+    known.note("a", 6)  # a, now the most recent
+    known.note("c", 2)  # b, the least recent, makes room
+
+    assert (known.floor("a"), known.floor("b"), known.floor("c")) == (6, 0, 2)
