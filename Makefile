@@ -95,6 +95,7 @@ bench: $(STAMP) system-deps
 	$(PY) -m bench.live
 	$(PY) -m bench.faults
 	$(PY) -m bench.scale
+	$(PY) -m bench.placement
 
 # The table on AWS (or wherever OP_DYNAMODB_ENDPOINT_URL points): create, TTL, PITR, catalogue
 table: $(STAMP)

@@ -6,7 +6,8 @@
   (visible as such on the Ray dashboard), created on first use and stopping itself once its
   user is passivated. It hosts one user with the same ``LedgerService``, so the guarantees are
   the pool's (one conditional write per operation, idempotency, repair on activation); the
-  price is a process per active user (about 90 MB and 0.3 s to start).
+  price is a process per active user (about 120 MB and a 3-4 s first operation measured by
+  ``bench/placement.py`` on a busy 2-core host).
 
 The ``dedicated`` cap is kept per process (each ingress replica, the matcher): at the cap, the
 least recently used actor is asked to stop if its user is idle; if none is, ``AtCapacity``.
