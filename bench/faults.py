@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from bench.run import SETTINGS
 from cluster.faultproxy import writes
 
 D = Decimal
@@ -515,18 +516,10 @@ def main(argv: list[str] | None = None) -> int:
 # the stack of the long run: limits out of the way (one address, many operations), the
 # matcher and feed ticking fast, fault injection allowed
 BENCH_SETTINGS: dict[str, Any] = {
-    "environment": "test",
-    "shard_count": 2,
-    "ingress_replicas": 1,
+    **SETTINGS,  # bench.run's: pinned replicas and shards, limits out of the way
     "allow_fault_injection": True,
-    "daily_deposit_limit": "1000000000.00",
-    "daily_withdrawal_limit": "1000000000.00",
     "price_tick_interval_s": 0.25,
     "price_max_age_s": 4.0,
-    "rate_limit_per_address": "100000/second",
-    "rate_limit_per_user": "100000/second",
-    "rate_limit_login": "100000/second",
-    "rate_limit_register": "100000/second",
     "login_failure_limit": 100000,
 }
 
