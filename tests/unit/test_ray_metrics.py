@@ -92,6 +92,30 @@ def test_each_call_records_its_metric_with_its_tags() -> None:
 
 
 @pytest.mark.usefixtures("fakes")
+def test_counts_are_summed_per_tag_set_and_flushed_by_the_thread() -> None:
+    telemetry = RayTelemetry(refresh_s=60, flush_s=0.05)
+    for _ in range(500):
+        telemetry.cache("balance", hit=True)
+    for _ in range(3):
+        telemetry.cache("balance", hit=False)
+    cache_reads = records(telemetry, ray_metrics.CACHE_READS)
+
+    deadline = time.monotonic() + 5
+    while sum(v for _, v, _ in cache_reads) < 503 and time.monotonic() < deadline:
+        time.sleep(0.01)  # no close: the thread hands the sums over
+
+    def summed(outcome: str) -> int:
+        return sum(v for _, v, t in cache_reads if t == {"read": "balance", "outcome": outcome})
+
+    assert (summed("hit"), summed("miss")) == (500, 3)
+    assert len(cache_reads) <= 6  # sums, not one record per call (a flush may split a run)
+    telemetry.cache("balance", hit=True)
+    telemetry.close()  # flushes what is left
+    assert cache_reads[-1] == ("inc", 1, {"read": "balance", "outcome": "hit"})
+    assert sum(v for _, v, _ in cache_reads) == 504
+
+
+@pytest.mark.usefixtures("fakes")
 def test_each_metric_is_built_with_the_tags_of_its_spec_and_the_latency_buckets() -> None:
     telemetry = RayTelemetry()
 
