@@ -31,7 +31,11 @@ class LedgerSettings(BaseSettings):
 
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_timeout_s: float = 0.05  # reads: a slow Redis falls back to the store at once
+    # Reads: a Redis that is slow or gone falls back to the store within this. Not tighter: the
+    # timer runs on the caller's event loop, so an overloaded replica's own lag (past 50 ms at
+    # the knee) read as Redis failing, opened the breaker and sent every read to the far
+    # dearer store, and the replica's throughput fell as the load rose (docs/operations.md)
+    redis_timeout_s: float = 0.25
     # The shards' cache writes: a write Redis misses leaves it serving an older value until the
     # shard re-sends it, so they wait longer than reads before giving up
     cache_write_timeout_s: float = 0.25

@@ -87,7 +87,7 @@ class Settings(LedgerSettings):
     rate_limit_register: str = "5/minute"
     # Each Redis call of the limits: past it (or with Redis down) the replica counts in its own
     # memory for a while (a limit is then per replica, never absent, and never stalls a request)
-    rate_limit_timeout_s: float = Field(default=0.05, gt=0)
+    rate_limit_timeout_s: float = Field(default=0.25, gt=0)  # as redis_timeout_s: not tighter
     # Failed logins (serve/login_block.py): this many within the window block the address
     login_failure_limit: int = Field(default=5, ge=1)
     login_failure_window_s: int = Field(default=300, ge=1)

@@ -28,7 +28,7 @@ from actors.store.blocking import BlockingRunner
 log = logging.getLogger(__name__)
 CatalogueLoader = Callable[[], Awaitable[list[Asset]]]
 READY_WAIT_S = 5.0  # how long ``latest`` waits for the first tick after a (re)start
-FEED_REDIS_TIMEOUT_S = 0.25  # the feed writes off any request path: a looser timeout is fine
+FEED_REDIS_TIMEOUT_S = 0.25  # the feed writes off any request path: never tighter than this
 
 
 def utc_now() -> datetime:

@@ -23,6 +23,11 @@ def keyspace_hits(stack: LocalStack) -> int:
 # Not a speed claim (the benchmarks make those): a bound that a read waiting on a stalled Redis
 # would blow through (it would hang for the whole stall), wide enough for a loaded 2-core CI host.
 NO_HANG_P99_MS = 1000
+# A stall (not a refusal) costs the first reads their timeouts: a read meets up to four Redis
+# calls (rate limit, session, cache) before each breaker has opened, OP_REDIS_TIMEOUT_S (250 ms)
+# each; after that, reads skip Redis at once (the median)
+STALLED_WORST_MS = 3000
+STALLED_MEDIAN_MS = 100
 
 
 def p99_ms(samples: list[float]) -> float:
@@ -93,9 +98,11 @@ def test_with_redis_stalled_everything_keeps_working_and_the_cache_is_repaired_a
     fresh_reads = {balance_of(client, user) for _ in range(20)}
     hits = keyspace_hits(stack) - hits_before
 
-    print(f"reads with Redis stalled: p99 {p99_ms(timings):.1f} ms")
+    median_ms = sorted(timings)[len(timings) // 2] * 1000
+    print(f"reads with Redis stalled: p99 {p99_ms(timings):.1f} ms, median {median_ms:.1f} ms")
     assert writes == [201] * 5
-    assert p99_ms(timings) < NO_HANG_P99_MS
+    assert max(timings) * 1000 < STALLED_WORST_MS
+    assert median_ms < STALLED_MEDIAN_MS
     assert hits >= 20  # served by Redis, which was repaired with the writes it missed
     assert fresh_reads == {"110.00"}
 
