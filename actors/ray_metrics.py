@@ -14,8 +14,8 @@ daemon thread: a replica whose SSE streams stay open for minutes keeps showing t
 Counters are added up in the process and handed to Ray by the same thread every
 ``COUNTER_FLUSH_S``, one ``inc`` per tag set: each ``inc`` is a call into Ray's core worker, and
 py-spy put ``Metric._record`` at 11% of an ingress replica's CPU under a load of cached balance
-reads when every read recorded its own. Ray exports every few seconds anyway, so the counts
-reach Prometheus no later than before in practice. Latency histograms record each observation.
+reads when every read recorded its own. A count reaches Ray at most a second later (Ray
+exports every few seconds). Latency histograms record each observation.
 """
 
 from __future__ import annotations

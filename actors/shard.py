@@ -58,7 +58,7 @@ class LedgerShard:
         cache = RedisReadCache(
             settings.redis_url,
             settings.cache_ttl_s,
-            settings.cache_write_timeout_s,
+            timeout_s=settings.cache_write_timeout_s,
             remember_missed_writes=True,
         )
         self._cache = cache

@@ -1,7 +1,7 @@
 """Rate-limit windows (the ``limits`` library) in Redis, shared by every ingress replica, with an
 in-process fallback while Redis does not answer.
 
-Redis is asked with the project's short timeouts (``redis_timeout_s``, 50 ms) and a circuit
+Redis is asked with the project's short timeouts (``rate_limit_timeout_s``, 250 ms) and a circuit
 breaker: a dead or stalled Redis costs a request at most one timeout, then for a while none, and
 the limits are kept in this replica's memory meanwhile (each replica then counts on its own: a
 limit is briefly per replica, never absent).

@@ -75,7 +75,9 @@ def build_runtime(settings: Settings) -> Runtime:
     client = dynamodb_client(config)
     runner = BlockingRunner(settings.io_threads, "ingress-io")
     store = DynamoLedgerStore(client, settings.table_name, runner)
-    cache = RedisReadCache(settings.redis_url, settings.cache_ttl_s, settings.redis_timeout_s)
+    cache = RedisReadCache(
+        settings.redis_url, settings.cache_ttl_s, timeout_s=settings.redis_timeout_s
+    )
     tokens = build_tokens(settings)
     session_cache = RedisSessionCache(
         settings.redis_url, settings.redis_timeout_s, settings.session_state_ttl_s

@@ -70,7 +70,8 @@ class RedisReadCache:
         self,
         redis_url: str,
         ttl_s: int = 300,
-        timeout_s: float = 0.05,
+        *,
+        timeout_s: float,
         breaker: CircuitBreaker | None = None,
         remember_missed_writes: bool = False,
     ) -> None:

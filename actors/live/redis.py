@@ -115,7 +115,7 @@ class RedisLiveEvents:
     timeout, a circuit breaker; a failure drops the events (the log keeps them)."""
 
     def __init__(
-        self, redis_url: str, timeout_s: float = 0.05, breaker: CircuitBreaker | None = None
+        self, redis_url: str, timeout_s: float, breaker: CircuitBreaker | None = None
     ) -> None:
         self._redis = GuardedRedis(redis_url, timeout_s, breaker=breaker)
         self._outage = Outage("publishing live events to Redis")

@@ -100,7 +100,7 @@ class RedisPriceStore:
     asset (scored by interval start, so a point is replaced within its interval), a channel."""
 
     def __init__(
-        self, redis_url: str, timeout_s: float = 0.05, breaker: CircuitBreaker | None = None
+        self, redis_url: str, timeout_s: float, breaker: CircuitBreaker | None = None
     ) -> None:
         self._guard = GuardedRedis(redis_url, timeout_s, retries=0, breaker=breaker)
 

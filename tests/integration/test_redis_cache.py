@@ -23,9 +23,9 @@ def keyspace_hits(stack: LocalStack) -> int:
 # Not a speed claim (the benchmarks make those): a bound that a read waiting on a stalled Redis
 # would blow through (it would hang for the whole stall), wide enough for a loaded 2-core CI host.
 NO_HANG_P99_MS = 1000
-# A stall (not a refusal) costs the first reads their timeouts: a read meets up to four Redis
-# calls (rate limit, session, cache) before each breaker has opened, OP_REDIS_TIMEOUT_S (250 ms)
-# each; after that, reads skip Redis at once (the median)
+# A stall (not a refusal) costs the first reads their timeouts before each breaker has opened:
+# the rate limit's deadline (two round trips), the session check and the cache read, 250 ms a
+# round trip (about 1 s measured); after that, reads skip Redis at once (the median)
 STALLED_WORST_MS = 3000
 STALLED_MEDIAN_MS = 100
 
